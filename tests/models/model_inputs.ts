@@ -1,0 +1,99 @@
+/**
+ * Real model inputs for the whole-model tests: sentences from the GLUE dev
+ * sets tokenised with the model's own vocab.txt, shaped and typed the way
+ * each model's inputs are declared.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { loadGlueSplit, loadTokenizer } from "../../runtime/data/read_file.ts";
+import type { Graph } from "../../src/ir/graph.ts";
+import { type Tensor, tensor } from "../../src/ir/tensor.ts";
+
+/** The shared folder, beside the repository. */
+export const SHARED = new URL("../../../shared/", import.meta.url).pathname;
+
+/** Every .onnx file under shared/models, found by walking the folder. */
+export function findModels(dir = join(SHARED, "models")): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) found.push(...findModels(path));
+    else if (entry.name.endsWith(".onnx")) found.push(path);
+  }
+  return found.sort();
+}
+
+/** The vocab.txt beside a model, or bert-base-uncased's (the same WordPiece vocab). */
+function vocabFor(model: string): string {
+  const own = join(dirname(model), "vocab.txt");
+  try {
+    Deno.statSync(own);
+    return own;
+  } catch {
+    return join(SHARED, "models/bert-base-uncased/vocab.txt");
+  }
+}
+
+const ID_PASSTHROUGH = new Set(["Cast", "Reshape", "Unsqueeze", "Squeeze", "Identity", "Flatten"]);
+
+/** The number of rows of the embedding table the ids input indexes. */
+export function embeddingRows(graph: Graph, ids: string): number | undefined {
+  const frontier = [ids];
+  const seen = new Set(frontier);
+  while (frontier.length > 0) {
+    const value = frontier.shift()!;
+    for (const node of graph.nodes) {
+      if (!node.inputs.includes(value)) continue;
+      if (node.op === "Gather" && node.inputs[1] === value) {
+        const table = graph.constants.get(node.inputs[0]);
+        if (table !== undefined) return table.shape[0];
+      }
+      if (ID_PASSTHROUGH.has(node.op) && !seen.has(node.outputs[0])) {
+        seen.add(node.outputs[0]);
+        frontier.push(node.outputs[0]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** What each graph input carries, judged by its name. */
+export function inputRole(name: string): "ids" | "mask" | "types" {
+  if (/mask/i.test(name)) return "mask";
+  if (/type|segment/i.test(name)) return "types";
+  return "ids";
+}
+
+/** Batch and sequence sizes for a graph: its static dims where it has them. */
+export function inputSizes(graph: Graph): { batch: number; seq: number } {
+  const shape = graph.types.get(graph.inputs[0])?.shape ?? [];
+  return {
+    batch: typeof shape[0] === "number" ? shape[0] : 2,
+    seq: typeof shape[1] === "number" ? shape[1] : 24,
+  };
+}
+
+/**
+ * Feeds for `graph` (imported, not yet specialised): sentence pairs from
+ * MRPC dev tokenised with the model's vocab; ids beyond a tiny test model's
+ * embedding table wrap around it.
+ */
+export async function realFeeds(model: string, graph: Graph): Promise<Map<string, Tensor>> {
+  const { batch, seq } = inputSizes(graph);
+  const tokenizer = await loadTokenizer(vocabFor(model));
+  const examples = await loadGlueSplit(join(SHARED, "data"), "MRPC", "dev");
+  const pairs = examples.slice(0, batch).map((e) => [e.textA, e.textB] as [string, string | undefined]);
+  const encoded = tokenizer.encodeBatch(pairs, { maxLength: seq, padding: seq });
+  const ids = graph.inputs.find((i) => inputRole(i) === "ids")!;
+  const rows = embeddingRows(graph, ids) ?? tokenizer.vocab.size;
+  const feeds = new Map<string, Tensor>();
+  for (const name of graph.inputs) {
+    const role = inputRole(name);
+    const source = role === "ids" ? encoded.inputIds : role === "mask" ? encoded.attentionMask : encoded.tokenTypeIds;
+    const values = Array.from(source, (v) => (role === "ids" ? v % rows : v));
+    feeds.set(name, tensor(graph.types.get(name)!.dtype, [batch, seq], values));
+  }
+  return feeds;
+}

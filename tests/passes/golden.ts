@@ -1,0 +1,49 @@
+/**
+ * Before/after IR files for every pass: `golden/<pass>.before.ir` goes
+ * through that one pass and must print as `golden/<pass>.after.ir`.
+ * `deno task golden` rewrites the after files; review them in the diff.
+ *
+ * @module
+ */
+
+import { tensor } from "../../src/ir/tensor.ts";
+import { parseGraph } from "../../src/ir/parser.ts";
+import { printGraph } from "../../src/ir/printer.ts";
+import { verify } from "../../src/ir/verify.ts";
+import type { Pass } from "../../src/passes/pass.ts";
+import { FORWARD_PIPELINE } from "../../src/passes/pipeline.ts";
+
+/** The folder of the golden files. */
+export const GOLDEN_DIR = new URL("./golden/", import.meta.url).pathname;
+
+/** Options every golden run uses. */
+export const GOLDEN_OPTIONS = { batch: 2, seq: 8, dims: {} };
+
+/** Every pass that has golden files, by name. */
+export function goldenPasses(): Map<string, Pass> {
+  return new Map(FORWARD_PIPELINE.map((p) => [p.name, p]));
+}
+
+/**
+ * Runs `pass` on the before-text. Large constants in golden files hold no
+ * data (digest 0); they are filled with zeros so passes can read them.
+ */
+export function runGolden(pass: Pass, before: string): string {
+  const graph = parseGraph(before, {
+    weights: () => undefined,
+  });
+  const filled = new Map(
+    [...graph.constants].map(([name, t]) => [name, t.data.length === 0 ? tensor(t.dtype, t.shape) : t]),
+  );
+  const after = pass.run({ ...graph, constants: filled }, GOLDEN_OPTIONS);
+  verify(after);
+  return printGraph(after);
+}
+
+if (import.meta.main) {
+  for (const [name, pass] of goldenPasses()) {
+    const before = Deno.readTextFileSync(`${GOLDEN_DIR}${name}.before.ir`);
+    Deno.writeTextFileSync(`${GOLDEN_DIR}${name}.after.ir`, runGolden(pass, before));
+    console.log(`wrote ${name}.after.ir`);
+  }
+}
