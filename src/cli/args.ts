@@ -33,7 +33,10 @@ export interface ParsedArgs {
 }
 
 /** Parses `argv` against `spec`; `--name=value` and `--name value` both work. */
-export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, OptionSpec>>): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  spec: Readonly<Record<string, OptionSpec>>,
+): ParsedArgs {
   const options = new Map<string, string | number | boolean | string[]>();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -47,7 +50,9 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
     const option = spec[name];
     if (option === undefined) {
       const known = Object.keys(spec).map((k) => `--${k}`).join(", ");
-      throw new UsageError(`Unknown option '--${name}'. Known options: ${known}.`);
+      throw new UsageError(
+        `Unknown option '--${name}'. Known options: ${known}.`,
+      );
     }
     if (option.kind === "flag") {
       if (eq >= 0) throw new UsageError(`Option '--${name}' takes no value.`);
@@ -56,11 +61,15 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || (eq < 0 && value.startsWith("--"))) {
-      throw new UsageError(`Option '--${name}' needs a value (${option.value ?? option.kind}).`);
+      throw new UsageError(
+        `Option '--${name}' needs a value (${option.value ?? option.kind}).`,
+      );
     }
     if (option.kind === "int") {
       if (!/^\d+$/.test(value) || Number(value) < 1) {
-        throw new UsageError(`Option '--${name}' must be a positive integer, got '${value}'.`);
+        throw new UsageError(
+          `Option '--${name}' must be a positive integer, got '${value}'.`,
+        );
       }
       options.set(name, Number(value));
     } else if (option.kind === "list") {
@@ -75,9 +84,13 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
 }
 
 /** The `--help` text of an option table. */
-export function formatOptions(spec: Readonly<Record<string, OptionSpec>>): string {
+export function formatOptions(
+  spec: Readonly<Record<string, OptionSpec>>,
+): string {
   const rows = Object.entries(spec).map(([name, o]) => {
-    const left = o.kind === "flag" ? `--${name}` : `--${name} ${o.value ?? o.kind.toUpperCase()}`;
+    const left = o.kind === "flag"
+      ? `--${name}`
+      : `--${name} ${o.value ?? o.kind.toUpperCase()}`;
     return `  ${left.padEnd(26)} ${o.help}`;
   });
   return rows.join("\n");

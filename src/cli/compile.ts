@@ -10,7 +10,12 @@ import type { Graph } from "../ir/graph.ts";
 import { printGraph } from "../ir/printer.ts";
 import { FORWARD_PIPELINE, runPipeline } from "../passes/pipeline.ts";
 import type { CompileOptions } from "../passes/pass.ts";
-import { formatOptions, type OptionSpec, parseArgs, UsageError } from "./args.ts";
+import {
+  formatOptions,
+  type OptionSpec,
+  parseArgs,
+  UsageError,
+} from "./args.ts";
 import { runMain } from "./main.ts";
 import { summarize } from "./summary.ts";
 
@@ -18,10 +23,26 @@ import { summarize } from "./summary.ts";
 export const DEFAULT_MODEL = "../shared/models/tessera-bert-mini/encoder.onnx";
 
 const OPTIONS: Record<string, OptionSpec> = {
-  batch: { kind: "int", value: "N", help: "batch size symbolic batch dims become (default 1)" },
-  seq: { kind: "int", value: "N", help: "sequence length symbolic sequence dims become (default 128)" },
-  dim: { kind: "list", value: "NAME=N", help: "bind another symbolic input dim (repeatable)" },
-  "dump-ir": { kind: "string", value: "DIR", help: "write 000_import.ir, 001_<pass>.ir, … to DIR" },
+  batch: {
+    kind: "int",
+    value: "N",
+    help: "batch size symbolic batch dims become (default 1)",
+  },
+  seq: {
+    kind: "int",
+    value: "N",
+    help: "sequence length symbolic sequence dims become (default 128)",
+  },
+  dim: {
+    kind: "list",
+    value: "NAME=N",
+    help: "bind another symbolic input dim (repeatable)",
+  },
+  "dump-ir": {
+    kind: "string",
+    value: "DIR",
+    help: "write 000_import.ir, 001_<pass>.ir, … to DIR",
+  },
   verify: { kind: "flag", help: "run the IR verifier after every pass" },
   help: { kind: "flag", help: "show this help" },
 };
@@ -41,16 +62,31 @@ function parseDims(list: readonly string[]): Record<string, number> {
   for (const item of list) {
     const m = /^(.+)=(\d+)$/.exec(item);
     if (m === null || Number(m[2]) < 1) {
-      throw new UsageError(`Option '--dim' takes NAME=N with N a positive integer, got '${item}'.`);
+      throw new UsageError(
+        `Option '--dim' takes NAME=N with N a positive integer, got '${item}'.`,
+      );
     }
     dims[m[1]] = Number(m[2]);
   }
   return dims;
 }
 
-async function writeDump(dir: string, step: number, name: string, graph: Graph): Promise<void> {
+async function writeDump(
+  dir: string,
+  step: number,
+  name: string,
+  graph: Graph,
+): Promise<void> {
   const file = `${dir}/${String(step).padStart(3, "0")}_${name}.ir`;
   await Deno.writeTextFile(file, printGraph(graph));
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs the compile command on `argv`; returns the exit code. */
@@ -60,7 +96,13 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (positional.length > 1) throw new UsageError(`Expected one model file, got ${positional.length}: ${positional.join(", ")}.`);
+  if (positional.length > 1) {
+    throw new UsageError(
+      `Expected one model file, got ${positional.length}: ${
+        positional.join(", ")
+      }.`,
+    );
+  }
   const path = positional[0] ?? DEFAULT_MODEL;
   const compileOptions: CompileOptions = {
     batch: (options.get("batch") as number | undefined) ?? 1,
@@ -68,20 +110,35 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
     dims: parseDims((options.get("dim") as string[] | undefined) ?? []),
   };
   const dumpDir = options.get("dump-ir") as string | undefined;
+  if (!isFile(path)) {
+    throw new Error(
+      `Model file '${path}' does not exist or is not a file; check the path.`,
+    );
+  }
   const { graph, warnings, opset } = await importOnnxFile(path);
   for (const w of warnings) console.error(`warning: ${w}`);
   const dumps: [number, string, Graph][] = [[0, "import", graph]];
   let folded = graph;
-  const compiled = runPipeline(graph, compileOptions, FORWARD_PIPELINE, (step, pass, g) => {
-    if (dumpDir !== undefined) dumps.push([step, pass.name, g]);
-    if (pass.name === "eliminate-dead-code" && folded === graph) folded = g;
-  }, options.get("verify") === true);
+  const compiled = runPipeline(
+    graph,
+    compileOptions,
+    FORWARD_PIPELINE,
+    (step, pass, g) => {
+      if (dumpDir !== undefined) dumps.push([step, pass.name, g]);
+      if (pass.name === "eliminate-dead-code" && folded === graph) folded = g;
+    },
+    options.get("verify") === true,
+  );
   if (dumpDir !== undefined) {
     await Deno.mkdir(dumpDir, { recursive: true });
-    for (const [step, name, g] of dumps) await writeDump(dumpDir, step, name, g);
+    for (const [step, name, g] of dumps) {
+      await writeDump(dumpDir, step, name, g);
+    }
   }
   console.log(summarize(graph, compiled, folded, opset));
-  if (dumpDir !== undefined) console.log(`dumps      ${dumps.length} files in ${dumpDir}`);
+  if (dumpDir !== undefined) {
+    console.log(`dumps      ${dumps.length} files in ${dumpDir}`);
+  }
   return 0;
 }
 

@@ -20,7 +20,11 @@ export async function runMain(
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
     console.error(`error: ${error.message}`);
-    if (error instanceof UsageError) console.error(`\n${usage.split("\n")[0]}\nRun with --help for the options.`);
+    if (error instanceof UsageError) {
+      console.error(
+        `\n${usage.split("\n")[0]}\nRun with --help for the options.`,
+      );
+    }
     Deno.exit(error instanceof UsageError ? 2 : 1);
   }
 }

@@ -12,15 +12,21 @@ import { printType } from "../ir/printer.ts";
 /** Number of nodes per operator, sorted by count then name. */
 export function opCounts(graph: Graph): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const node of graph.nodes) counts.set(node.op, (counts.get(node.op) ?? 0) + 1);
-  return new Map([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  for (const node of graph.nodes) {
+    counts.set(node.op, (counts.get(node.op) ?? 0) + 1);
+  }
+  return new Map(
+    [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+  );
 }
 
 /** Total elements of floating-point constants with more than one element. */
 export function parameterCount(graph: Graph): number {
   let n = 0;
   for (const t of graph.constants.values()) {
-    if (isFloat(t.dtype) && t.data.length > 1) n += t.shape.reduce((a, b) => a * b, 1);
+    if (isFloat(t.dtype) && t.data.length > 1) {
+      n += t.shape.reduce((a, b) => a * b, 1);
+    }
   }
   return n;
 }
@@ -65,22 +71,49 @@ export function removedOps(before: Graph, after: Graph): Map<string, number> {
 }
 
 /** The summary text. */
-export function summarize(imported: Graph, compiled: Graph, folded: Graph, opset: number): string {
+export function summarize(
+  imported: Graph,
+  compiled: Graph,
+  folded: Graph,
+  opset: number,
+): string {
   const matmuls = findMatMuls(compiled);
   const weighted = matmuls.filter((m) => m.weight !== undefined);
   const lines = [
     `model      ${compiled.name} (opset ${opset})`,
-    `inputs     ${compiled.inputs.map((i) => `${i}: ${printType(compiled.types.get(i))}`).join(", ")}`,
-    `outputs    ${compiled.outputs.map((o) => `${o}: ${printType(compiled.types.get(o))}`).join(", ")}`,
-    `parameters ${parameterCount(compiled).toLocaleString("en-US")} in ${compiled.constants.size} constants`,
-    `imported   ${imported.nodes.length} nodes: ${formatCounts(opCounts(imported))}`,
-    `folded     ${imported.nodes.length - folded.nodes.length} nodes away: ${formatCounts(removedOps(imported, folded)) || "none"}`,
-    `compiled   ${compiled.nodes.length} nodes: ${formatCounts(opCounts(compiled))}`,
-    `matmuls    ${matmuls.length}: ${weighted.length} with a constant weight, ${matmuls.length - weighted.length} activation × activation`,
+    `inputs     ${
+      compiled.inputs.map((i) => `${i}: ${printType(compiled.types.get(i))}`)
+        .join(", ")
+    }`,
+    `outputs    ${
+      compiled.outputs.map((o) => `${o}: ${printType(compiled.types.get(o))}`)
+        .join(", ")
+    }`,
+    `parameters ${
+      parameterCount(compiled).toLocaleString("en-US")
+    } in ${compiled.constants.size} constants`,
+    `imported   ${imported.nodes.length} nodes: ${
+      formatCounts(opCounts(imported))
+    }`,
+    `folded     ${imported.nodes.length - folded.nodes.length} nodes away: ${
+      formatCounts(removedOps(imported, folded)) || "none"
+    }`,
+    `compiled   ${compiled.nodes.length} nodes: ${
+      formatCounts(opCounts(compiled))
+    }`,
+    `matmuls    ${matmuls.length}: ${weighted.length} with a constant weight, ${
+      matmuls.length - weighted.length
+    } activation × activation`,
   ];
   for (const m of matmuls.slice(0, MATMULS_SHOWN)) {
-    lines.push(`  ${m.weight !== undefined ? "W" : "A"} ${m.name}${m.weight !== undefined ? `  ← ${m.weight}` : ""}`);
+    lines.push(
+      `  ${m.weight !== undefined ? "W" : "A"} ${m.name}${
+        m.weight !== undefined ? `  ← ${m.weight}` : ""
+      }`,
+    );
   }
-  if (matmuls.length > MATMULS_SHOWN) lines.push(`  … ${matmuls.length - MATMULS_SHOWN} more (see the IR dump)`);
+  if (matmuls.length > MATMULS_SHOWN) {
+    lines.push(`  … ${matmuls.length - MATMULS_SHOWN} more (see the IR dump)`);
+  }
   return lines.join("\n");
 }

@@ -178,7 +178,11 @@ export function intsAttr(
 }
 
 /** Reads a string attribute, or `fallback` when absent. */
-export function stringAttr(attrs: Attrs, key: string, fallback: string): string {
+export function stringAttr(
+  attrs: Attrs,
+  key: string,
+  fallback: string,
+): string {
   const a = attrs[key];
   if (a === undefined) return fallback;
   if (a.kind !== "string") {

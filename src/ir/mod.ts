@@ -10,4 +10,9 @@ export * from "./graph.ts";
 export { digestOf } from "./digest.ts";
 export { printGraph, printNode, printType } from "./printer.ts";
 export { IrParseError, parseGraph, type ParseOptions } from "./parser.ts";
-export { findProblems, verify, VerifyError, type VerifyOptions } from "./verify.ts";
+export {
+  findProblems,
+  verify,
+  VerifyError,
+  type VerifyOptions,
+} from "./verify.ts";

@@ -43,7 +43,20 @@ export interface ParseOptions {
 
 type Token = { kind: "word" | "string" | "punct"; text: string };
 
-const PUNCT = new Set(["{", "}", "(", ")", "[", "]", ",", "=", ":", "%", "@", "?"]);
+const PUNCT = new Set([
+  "{",
+  "}",
+  "(",
+  ")",
+  "[",
+  "]",
+  ",",
+  "=",
+  ":",
+  "%",
+  "@",
+  "?",
+]);
 
 function tokenize(line: string, lineNo: number): Token[] {
   const tokens: Token[] = [];
@@ -55,7 +68,9 @@ function tokenize(line: string, lineNo: number): Token[] {
     } else if (c === '"') {
       let j = i + 1;
       while (j < line.length && line[j] !== '"') j += line[j] === "\\" ? 2 : 1;
-      if (j >= line.length) throw new IrParseError(lineNo, "unterminated string.");
+      if (j >= line.length) {
+        throw new IrParseError(lineNo, "unterminated string.");
+      }
       tokens.push({ kind: "string", text: JSON.parse(line.slice(i, j + 1)) });
       i = j + 1;
     } else if (PUNCT.has(c)) {
@@ -63,7 +78,9 @@ function tokenize(line: string, lineNo: number): Token[] {
       i++;
     } else {
       let j = i;
-      while (j < line.length && !PUNCT.has(line[j]) && !" \t\"".includes(line[j])) j++;
+      while (
+        j < line.length && !PUNCT.has(line[j]) && !' \t"'.includes(line[j])
+      ) j++;
       tokens.push({ kind: "word", text: line.slice(i, j) });
       i = j;
     }
@@ -183,7 +200,11 @@ function parseLiteral(
     }
     return supplied;
   }
-  const placeholder: Tensor = { dtype: type.dtype, shape, data: allocate(type.dtype as DType, 0) };
+  const placeholder: Tensor = {
+    dtype: type.dtype,
+    shape,
+    data: allocate(type.dtype as DType, 0),
+  };
   setDigest(placeholder, digest);
   return placeholder;
 }
@@ -220,7 +241,10 @@ function parseAttr(c: Cursor, options: ParseOptions): Attr {
   }
   if (t.kind === "word" && isDType(t.text)) {
     const type = parseType(c)!;
-    return { kind: "tensor", value: parseLiteral(c, type, "attribute", options) };
+    return {
+      kind: "tensor",
+      value: parseLiteral(c, type, "attribute", options),
+    };
   }
   const word = c.word();
   if (INT_WORD.test(word)) return { kind: "int", value: Number(word) };
@@ -254,7 +278,9 @@ function parseNode(
   while (!c.isPunct(")")) {
     if (inputs.length > 0) c.expect(",");
     const t = c.next();
-    if (t.kind === "punct") c.fail(`expected an input name, found '${t.text}'.`);
+    if (t.kind === "punct") {
+      c.fail(`expected an input name, found '${t.text}'.`);
+    }
     inputs.push(t.kind === "word" && t.text === "_" ? "" : t.text);
   }
   c.expect(")");
@@ -332,5 +358,12 @@ export function parseGraph(text: string, options: ParseOptions = {}): Graph {
   });
   if (graphName === undefined) throw new IrParseError(1, "empty IR text.");
   if (!closed) throw new IrParseError(lines.length, "missing closing '}'.");
-  return makeGraph({ name: graphName, inputs, outputs, constants, nodes, types });
+  return makeGraph({
+    name: graphName,
+    inputs,
+    outputs,
+    constants,
+    nodes,
+    types,
+  });
 }

@@ -125,7 +125,9 @@ export function printNode(node: Node, graph: Graph): string {
   const keys = Object.keys(node.attrs).sort();
   const attrs = keys.length === 0
     ? ""
-    : ` {${keys.map((k) => `${printName(k)}=${printAttr(node.attrs[k])}`).join(", ")}}`;
+    : ` {${
+      keys.map((k) => `${printName(k)}=${printAttr(node.attrs[k])}`).join(", ")
+    }}`;
   return `${outs} = ${node.op}(${ins})${attrs} @${printName(node.name)}`;
 }
 
@@ -133,7 +135,9 @@ export function printNode(node: Node, graph: Graph): string {
 export function printGraph(graph: Graph): string {
   const lines = [`graph ${printName(graph.name)} {`];
   for (const name of graph.inputs) {
-    lines.push(`  input ${printName(name)}: ${printType(graph.types.get(name))}`);
+    lines.push(
+      `  input ${printName(name)}: ${printType(graph.types.get(name))}`,
+    );
   }
   for (const [name, t] of graph.constants) {
     lines.push(

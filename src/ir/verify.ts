@@ -22,7 +22,9 @@ export class VerifyError extends Error {
   /** Lists the problems of `graph`. */
   constructor(graph: string, problems: readonly string[]) {
     const shown = problems.slice(0, 20).map((p) => `  - ${p}`).join("\n");
-    const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : "";
+    const more = problems.length > 20
+      ? `\n  … and ${problems.length - 20} more`
+      : "";
     super(`Graph '${graph}' is invalid:\n${shown}${more}`);
     this.name = "VerifyError";
     this.problems = problems;
@@ -38,11 +40,16 @@ export interface VerifyOptions {
 }
 
 /** The problems of `graph`, empty when it is valid. */
-export function findProblems(graph: Graph, options: VerifyOptions = {}): string[] {
+export function findProblems(
+  graph: Graph,
+  options: VerifyOptions = {},
+): string[] {
   const problems: string[] = [];
   const defined = new Set<string>();
   const define = (name: string, where: string) => {
-    if (defined.has(name)) problems.push(`value '${name}' is defined again by ${where}.`);
+    if (defined.has(name)) {
+      problems.push(`value '${name}' is defined again by ${where}.`);
+    }
     defined.add(name);
   };
   for (const name of graph.inputs) define(name, "a graph input");
@@ -67,7 +74,9 @@ export function findProblems(graph: Graph, options: VerifyOptions = {}): string[
     }
     for (const name of node.inputs) {
       if (name !== "" && !defined.has(name)) {
-        problems.push(`node '${node.name}' reads '${name}' before it is defined.`);
+        problems.push(
+          `node '${node.name}' reads '${name}' before it is defined.`,
+        );
       }
     }
     for (const name of node.outputs) {
@@ -75,7 +84,9 @@ export function findProblems(graph: Graph, options: VerifyOptions = {}): string[
     }
   }
   for (const name of graph.outputs) {
-    if (!defined.has(name)) problems.push(`graph output '${name}' is never defined.`);
+    if (!defined.has(name)) {
+      problems.push(`graph output '${name}' is never defined.`);
+    }
   }
   if (options.requireTypes || options.requireStatic) {
     for (const name of defined) {

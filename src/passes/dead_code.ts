@@ -27,10 +27,17 @@ export const eliminateDeadCode: Pass = {
     }
     kept.reverse();
     const constants = new Map<string, Tensor>();
-    for (const [name, t] of graph.constants) if (live.has(name)) constants.set(name, t);
-    const defined = new Set([...graph.inputs, ...kept.flatMap((n) => n.outputs)]);
+    for (const [name, t] of graph.constants) {
+      if (live.has(name)) constants.set(name, t);
+    }
+    const defined = new Set([
+      ...graph.inputs,
+      ...kept.flatMap((n) => n.outputs),
+    ]);
     const types = new Map<string, ValueType>();
-    for (const [name, type] of graph.types) if (defined.has(name)) types.set(name, type);
+    for (const [name, type] of graph.types) {
+      if (defined.has(name)) types.set(name, type);
+    }
     return withParts(graph, { nodes: kept, constants, types });
   },
 };

@@ -13,13 +13,24 @@
  */
 
 import { type Graph, makeNode, type Node } from "../ir/graph.ts";
-import { applyRewrites, commonScope, GraphIndex, otherOperand, type Rewrite } from "./graph_index.ts";
+import {
+  applyRewrites,
+  commonScope,
+  GraphIndex,
+  otherOperand,
+  type Rewrite,
+} from "./graph_index.ts";
 import type { Pass } from "./pass.ts";
 
 /** The x of `a = x / √2` or `a = x · (1/√2)`. */
-function scaledInput(index: GraphIndex, a: Node | undefined): string | undefined {
+function scaledInput(
+  index: GraphIndex,
+  a: Node | undefined,
+): string | undefined {
   if (a === undefined || a.inputs.length !== 2) return undefined;
-  if (a.op === "Div" && index.isScalarConstant(a.inputs[1], Math.SQRT2)) return a.inputs[0];
+  if (a.op === "Div" && index.isScalarConstant(a.inputs[1], Math.SQRT2)) {
+    return a.inputs[0];
+  }
   if (a.op !== "Mul") return undefined;
   if (index.isScalarConstant(a.inputs[1], Math.SQRT1_2)) return a.inputs[0];
   if (index.isScalarConstant(a.inputs[0], Math.SQRT1_2)) return a.inputs[1];
@@ -30,34 +41,51 @@ function scaledInput(index: GraphIndex, a: Node | undefined): string | undefined
  * Matches the product x · c · 0.5 above `c`: returns the final node and the
  * product nodes, or `undefined`.
  */
-function matchProduct(index: GraphIndex, x: string, c: string): Node[] | undefined {
+function matchProduct(
+  index: GraphIndex,
+  x: string,
+  c: string,
+): Node[] | undefined {
   const m1 = index.soleConsumer(c, "Mul");
   const o1 = m1 === undefined ? undefined : otherOperand(m1, c);
   if (m1 === undefined || o1 === undefined) return undefined;
   if (o1 === x || index.isScalarConstant(o1, 0.5)) {
     const m2 = index.soleConsumer(m1.outputs[0], "Mul");
     const o2 = m2 === undefined ? undefined : otherOperand(m2, m1.outputs[0]);
-    const complete = o1 === x ? index.isScalarConstant(o2 ?? "", 0.5) : o2 === x;
+    const complete = o1 === x
+      ? index.isScalarConstant(o2 ?? "", 0.5)
+      : o2 === x;
     return complete ? [m1, m2!] : undefined;
   }
   const half = index.producer(o1, "Mul");
   if (half === undefined || index.soleConsumer(o1) !== m1) return undefined;
   const halfOperand = otherOperand(half, x);
-  return halfOperand !== undefined && index.isScalarConstant(halfOperand, 0.5) ? [half, m1] : undefined;
+  return halfOperand !== undefined && index.isScalarConstant(halfOperand, 0.5)
+    ? [half, m1]
+    : undefined;
 }
 
 function matchAt(index: GraphIndex, erf: Node): Rewrite | undefined {
   const a = index.producer(erf.inputs[0]);
   const x = scaledInput(index, a);
-  if (x === undefined || index.soleConsumer(a!.outputs[0]) !== erf) return undefined;
+  if (x === undefined || index.soleConsumer(a!.outputs[0]) !== erf) {
+    return undefined;
+  }
   const add = index.soleConsumer(erf.outputs[0], "Add");
   const one = add === undefined ? undefined : otherOperand(add, erf.outputs[0]);
-  if (add === undefined || one === undefined || !index.isScalarConstant(one, 1)) return undefined;
+  if (
+    add === undefined || one === undefined || !index.isScalarConstant(one, 1)
+  ) return undefined;
   const product = matchProduct(index, x, add.outputs[0]);
   if (product === undefined) return undefined;
-  const last = product.reduce((p, n) => (index.graph.nodes.indexOf(n) > index.graph.nodes.indexOf(p) ? n : p));
+  const last = product.reduce((
+    p,
+    n,
+  ) => (index.graph.nodes.indexOf(n) > index.graph.nodes.indexOf(p) ? n : p));
   const removed = [a!, erf, add, ...product];
-  const replacement = makeNode("Gelu", commonScope(removed, last.name), [x], [last.outputs[0]]);
+  const replacement = makeNode("Gelu", commonScope(removed, last.name), [x], [
+    last.outputs[0],
+  ]);
   return { anchor: last, removed, replacement };
 }
 

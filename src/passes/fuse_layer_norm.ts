@@ -18,7 +18,13 @@
  */
 
 import { attr, type Graph, makeNode, type Node } from "../ir/graph.ts";
-import { applyRewrites, commonScope, GraphIndex, otherOperand, type Rewrite } from "./graph_index.ts";
+import {
+  applyRewrites,
+  commonScope,
+  GraphIndex,
+  otherOperand,
+  type Rewrite,
+} from "./graph_index.ts";
 import type { Pass } from "./pass.ts";
 
 function reducesLastAxis(index: GraphIndex, node: Node, rank: number): boolean {
@@ -28,13 +34,23 @@ function reducesLastAxis(index: GraphIndex, node: Node, rank: number): boolean {
   return axis === -1 || axis === rank - 1;
 }
 
-function isSquareOf(index: GraphIndex, node: Node | undefined, d: string): boolean {
+function isSquareOf(
+  index: GraphIndex,
+  node: Node | undefined,
+  d: string,
+): boolean {
   if (node === undefined) return false;
-  if (node.op === "Pow") return node.inputs[0] === d && index.isScalarConstant(node.inputs[1], 2);
+  if (node.op === "Pow") {
+    return node.inputs[0] === d && index.isScalarConstant(node.inputs[1], 2);
+  }
   return node.op === "Mul" && node.inputs[0] === d && node.inputs[1] === d;
 }
 
-function isVector(index: GraphIndex, value: string | undefined, width: number): boolean {
+function isVector(
+  index: GraphIndex,
+  value: string | undefined,
+  width: number,
+): boolean {
   const t = value === undefined ? undefined : index.constant(value);
   return t !== undefined && t.shape.length === 1 && t.shape[0] === width;
 }
@@ -46,9 +62,13 @@ function matchAt(index: GraphIndex, u: Node): Rewrite | undefined {
   if (type === undefined) return undefined;
   const rank = type.shape.length;
   const width = type.shape[rank - 1];
-  if (typeof width !== "number" || !reducesLastAxis(index, u, rank)) return undefined;
+  if (typeof width !== "number" || !reducesLastAxis(index, u, rank)) {
+    return undefined;
+  }
   const sub = index.soleConsumer(u.outputs[0], "Sub");
-  if (sub === undefined || sub.inputs[0] !== x || sub.inputs[1] !== u.outputs[0]) return undefined;
+  if (
+    sub === undefined || sub.inputs[0] !== x || sub.inputs[1] !== u.outputs[0]
+  ) return undefined;
   const d = sub.outputs[0];
   const dUsers = index.consumersOf(d);
   if (dUsers.length !== 2 || index.graph.outputs.includes(d)) return undefined;
@@ -58,16 +78,24 @@ function matchAt(index: GraphIndex, u: Node): Rewrite | undefined {
   const v = index.soleConsumer(square!.outputs[0], "ReduceMean");
   if (v === undefined || !reducesLastAxis(index, v, rank)) return undefined;
   const addEps = index.soleConsumer(v.outputs[0], "Add");
-  const epsName = addEps === undefined ? undefined : otherOperand(addEps, v.outputs[0]);
+  const epsName = addEps === undefined
+    ? undefined
+    : otherOperand(addEps, v.outputs[0]);
   const eps = epsName === undefined ? undefined : index.constant(epsName);
-  if (addEps === undefined || eps === undefined || eps.data.length !== 1) return undefined;
+  if (addEps === undefined || eps === undefined || eps.data.length !== 1) {
+    return undefined;
+  }
   const sqrt = index.soleConsumer(addEps.outputs[0], "Sqrt");
   if (sqrt === undefined || div.inputs[1] !== sqrt.outputs[0]) return undefined;
   const mul = index.soleConsumer(div.outputs[0], "Mul");
-  const gamma = mul === undefined ? undefined : otherOperand(mul, div.outputs[0]);
+  const gamma = mul === undefined
+    ? undefined
+    : otherOperand(mul, div.outputs[0]);
   if (mul === undefined || !isVector(index, gamma, width)) return undefined;
   const add = index.soleConsumer(mul.outputs[0], "Add");
-  const beta = add === undefined ? undefined : otherOperand(add, mul.outputs[0]);
+  const beta = add === undefined
+    ? undefined
+    : otherOperand(add, mul.outputs[0]);
   if (add === undefined || !isVector(index, beta, width)) return undefined;
   const removed = [u, sub, square!, v, addEps, sqrt, div, mul, add];
   const replacement = makeNode(

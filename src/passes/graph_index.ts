@@ -30,7 +30,9 @@ export class GraphIndex {
   /** The node defining `value`, when a node does and has operator `op`. */
   producer(value: string, op?: string): Node | undefined {
     const node = this.producers.get(value);
-    return node !== undefined && (op === undefined || node.op === op) ? node : undefined;
+    return node !== undefined && (op === undefined || node.op === op)
+      ? node
+      : undefined;
   }
 
   /** The nodes reading `value`. */
@@ -41,7 +43,9 @@ export class GraphIndex {
   /** The single node reading `value`, when exactly one does and it is not a graph output. */
   soleConsumer(value: string, op?: string): Node | undefined {
     const list = this.consumersOf(value);
-    if (list.length !== 1 || this.graph.outputs.includes(value)) return undefined;
+    if (list.length !== 1 || this.graph.outputs.includes(value)) {
+      return undefined;
+    }
     return op === undefined || list[0].op === op ? list[0] : undefined;
   }
 
@@ -77,7 +81,10 @@ export interface Rewrite {
 }
 
 /** Applies non-overlapping rewrites in one sweep over the nodes. */
-export function applyRewrites(graph: Graph, rewrites: readonly Rewrite[]): Graph {
+export function applyRewrites(
+  graph: Graph,
+  rewrites: readonly Rewrite[],
+): Graph {
   if (rewrites.length === 0) return graph;
   const removed = new Set(rewrites.flatMap((r) => r.removed));
   const byAnchor = new Map(rewrites.map((r) => [r.anchor, r.replacement]));
@@ -88,7 +95,9 @@ export function applyRewrites(graph: Graph, rewrites: readonly Rewrite[]): Graph
     else if (!removed.has(node)) nodes.push(node);
   }
   const defined = new Set(nodes.flatMap((n) => n.outputs));
-  const gone = new Set([...removed].flatMap((n) => n.outputs).filter((o) => !defined.has(o)));
+  const gone = new Set(
+    [...removed].flatMap((n) => n.outputs).filter((o) => !defined.has(o)),
+  );
   const types = new Map([...graph.types].filter(([name]) => !gone.has(name)));
   return makeGraph({ ...graph, nodes, types });
 }
@@ -98,7 +107,10 @@ export function commonScope(nodes: readonly Node[], fallback: string): string {
   const parts = nodes.map((n) => n.name.split("/"));
   const first = parts[0];
   let k = 0;
-  while (k < first.length - 1 && parts.every((p) => p.length - 1 > k && p[k] === first[k])) k++;
+  while (
+    k < first.length - 1 &&
+    parts.every((p) => p.length - 1 > k && p[k] === first[k])
+  ) k++;
   const scope = first.slice(0, k).join("/");
   return scope === "" ? fallback : scope;
 }

@@ -32,7 +32,9 @@ export type PassObserver = (step: number, pass: Pass, graph: Graph) => void;
 export class PipelineOrderError extends Error {
   /** Builds the message naming the pass and the missing property. */
   constructor(pass: string, property: string) {
-    super(`Pass '${pass}' requires '${property}', which no earlier pass provides.`);
+    super(
+      `Pass '${pass}' requires '${property}', which no earlier pass provides.`,
+    );
     this.name = "PipelineOrderError";
   }
 }
@@ -41,7 +43,9 @@ export class PipelineOrderError extends Error {
 export function checkOrder(passes: readonly Pass[]): void {
   const have = new Set<string>();
   for (const pass of passes) {
-    for (const r of pass.requires) if (!have.has(r)) throw new PipelineOrderError(pass.name, r);
+    for (const r of pass.requires) {
+      if (!have.has(r)) throw new PipelineOrderError(pass.name, r);
+    }
     for (const p of pass.provides) have.add(p);
   }
 }
@@ -63,7 +67,12 @@ export function runPipeline(
   passes.forEach((pass, i) => {
     g = pass.run(g, options);
     for (const p of pass.provides) have.add(p);
-    if (verifyEach) verify(g, { requireTypes: have.has("types"), requireStatic: have.has("folded") });
+    if (verifyEach) {
+      verify(g, {
+        requireTypes: have.has("types"),
+        requireStatic: have.has("folded"),
+      });
+    }
     observe?.(i + 1, pass, g);
   });
   return g;

@@ -27,8 +27,13 @@ export interface Propagation {
 function shapeValue(type: ValueType, start: number, end: number): Tensor {
   const dims = type.shape as number[];
   const rank = dims.length;
-  const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + rank : i, 0), rank);
-  return tensor("i64", [Math.max(clamp(end) - clamp(start), 0)], dims.slice(clamp(start), clamp(end)));
+  const clamp = (i: number) =>
+    Math.min(Math.max(i < 0 ? i + rank : i, 0), rank);
+  return tensor(
+    "i64",
+    [Math.max(clamp(end) - clamp(start), 0)],
+    dims.slice(clamp(start), clamp(end)),
+  );
 }
 
 /** Propagates types and known values through `graph` in node order. */
@@ -40,12 +45,18 @@ export function propagate(graph: Graph): Propagation {
     if (type !== undefined) types.set(name, type);
   }
   const typeOf = (name: string) =>
-    types.get(name) ?? (graph.constants.has(name) ? typeOfTensor(graph.constants.get(name)!) : undefined);
-  const valueOf = (name: string) => graph.constants.get(name) ?? values.get(name);
+    types.get(name) ??
+      (graph.constants.has(name)
+        ? typeOfTensor(graph.constants.get(name)!)
+        : undefined);
+  const valueOf = (name: string) =>
+    graph.constants.get(name) ?? values.get(name);
 
   for (const node of graph.nodes) {
     const inTypes = node.inputs.map((n) => (n === "" ? undefined : typeOf(n)));
-    const inValues = node.inputs.map((n) => (n === "" ? undefined : valueOf(n)));
+    const inValues = node.inputs.map((
+      n,
+    ) => (n === "" ? undefined : valueOf(n)));
     node.inputs.forEach((n, i) => {
       if (n !== "" && inTypes[i] === undefined) {
         throw new OpError(node, `input '${n}' has no known type.`);
@@ -55,11 +66,19 @@ export function propagate(graph: Graph): Propagation {
     const source = inTypes[0];
     if (node.op === "Shape" && source !== undefined && isStatic(source)) {
       const rank = source.shape.length;
-      outValues = [shapeValue(source, intAttr(node.attrs, "start", 0), intAttr(node.attrs, "end", rank))];
+      outValues = [
+        shapeValue(
+          source,
+          intAttr(node.attrs, "start", 0),
+          intAttr(node.attrs, "end", rank),
+        ),
+      ];
     } else if (node.op === "Size" && source !== undefined && isStatic(source)) {
       const size = (source.shape as number[]).reduce((a, b) => a * b, 1);
       outValues = [tensor("i64", [], [size])];
-    } else if (node.inputs.every((n, i) => n === "" || inValues[i] !== undefined)) {
+    } else if (
+      node.inputs.every((n, i) => n === "" || inValues[i] !== undefined)
+    ) {
       outValues = getOp(node.op).evaluate(inValues, node);
     }
     if (outValues !== undefined) {
@@ -71,9 +90,15 @@ export function propagate(graph: Graph): Propagation {
       });
       continue;
     }
-    const outTypes = getOp(node.op).infer({ node, inputs: inTypes, values: inValues });
+    const outTypes = getOp(node.op).infer({
+      node,
+      inputs: inTypes,
+      values: inValues,
+    });
     node.outputs.forEach((name, k) => {
-      if (name !== "" && outTypes[k] !== undefined) types.set(name, outTypes[k]);
+      if (name !== "" && outTypes[k] !== undefined) {
+        types.set(name, outTypes[k]);
+      }
     });
   }
   return { types, values };

@@ -8,6 +8,7 @@
 
 import { dirname, join } from "node:path";
 import { loadGlueSplit, loadTokenizer } from "../../runtime/data/read_file.ts";
+import { readTensorProtoFile } from "../../src/frontend/tensor_proto.ts";
 import type { Graph } from "../../src/ir/graph.ts";
 import { type Tensor, tensor } from "../../src/ir/tensor.ts";
 
@@ -36,7 +37,14 @@ function vocabFor(model: string): string {
   }
 }
 
-const ID_PASSTHROUGH = new Set(["Cast", "Reshape", "Unsqueeze", "Squeeze", "Identity", "Flatten"]);
+const ID_PASSTHROUGH = new Set([
+  "Cast",
+  "Reshape",
+  "Unsqueeze",
+  "Squeeze",
+  "Identity",
+  "Flatten",
+]);
 
 /** The number of rows of the embedding table the ids input indexes. */
 export function embeddingRows(graph: Graph, ids: string): number | undefined {
@@ -66,12 +74,26 @@ export function inputRole(name: string): "ids" | "mask" | "types" {
   return "ids";
 }
 
-/** Batch and sequence sizes for a graph: its static dims where it has them. */
-export function inputSizes(graph: Graph): { batch: number; seq: number } {
+/**
+ * Batch and sequence sizes for a model: its static dims where it has them;
+ * for a symbolic sequence, the length of the reference inputs shipped beside
+ * it (tiny fixtures have tiny position tables), else 24.
+ */
+export function inputSizes(
+  model: string,
+  graph: Graph,
+): { batch: number; seq: number } {
   const shape = graph.types.get(graph.inputs[0])?.shape ?? [];
+  const reference = model.replace(/\.onnx$/, ".test_data_set_0/input_0.pb");
+  let seq = 24;
+  try {
+    seq = readTensorProtoFile(reference).tensor.shape[1];
+  } catch {
+    // No reference inputs: the default length.
+  }
   return {
     batch: typeof shape[0] === "number" ? shape[0] : 2,
-    seq: typeof shape[1] === "number" ? shape[1] : 24,
+    seq: typeof shape[1] === "number" ? shape[1] : seq,
   };
 }
 
@@ -80,18 +102,30 @@ export function inputSizes(graph: Graph): { batch: number; seq: number } {
  * MRPC dev tokenised with the model's vocab; ids beyond a tiny test model's
  * embedding table wrap around it.
  */
-export async function realFeeds(model: string, graph: Graph): Promise<Map<string, Tensor>> {
-  const { batch, seq } = inputSizes(graph);
+export async function realFeeds(
+  model: string,
+  graph: Graph,
+): Promise<Map<string, Tensor>> {
+  const { batch, seq } = inputSizes(model, graph);
   const tokenizer = await loadTokenizer(vocabFor(model));
   const examples = await loadGlueSplit(join(SHARED, "data"), "MRPC", "dev");
-  const pairs = examples.slice(0, batch).map((e) => [e.textA, e.textB] as [string, string | undefined]);
-  const encoded = tokenizer.encodeBatch(pairs, { maxLength: seq, padding: seq });
+  const pairs = examples.slice(0, batch).map((e) =>
+    [e.textA, e.textB] as [string, string | undefined]
+  );
+  const encoded = tokenizer.encodeBatch(pairs, {
+    maxLength: seq,
+    padding: seq,
+  });
   const ids = graph.inputs.find((i) => inputRole(i) === "ids")!;
   const rows = embeddingRows(graph, ids) ?? tokenizer.vocab.size;
   const feeds = new Map<string, Tensor>();
   for (const name of graph.inputs) {
     const role = inputRole(name);
-    const source = role === "ids" ? encoded.inputIds : role === "mask" ? encoded.attentionMask : encoded.tokenTypeIds;
+    const source = role === "ids"
+      ? encoded.inputIds
+      : role === "mask"
+      ? encoded.attentionMask
+      : encoded.tokenTypeIds;
     const values = Array.from(source, (v) => (role === "ids" ? v % rows : v));
     feeds.set(name, tensor(graph.types.get(name)!.dtype, [batch, seq], values));
   }

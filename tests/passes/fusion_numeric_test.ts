@@ -7,18 +7,34 @@ import { fuseLayerNorms } from "../../src/passes/fuse_layer_norm.ts";
 import { rng } from "../ir/random_graph.ts";
 import { GOLDEN_DIR } from "./golden.ts";
 
-function compareFused(file: string, fuse: typeof fuseGelus, fusedOp: string, expectedFused: number) {
+function compareFused(
+  file: string,
+  fuse: typeof fuseGelus,
+  fusedOp: string,
+  expectedFused: number,
+) {
   const graph = parseGraph(Deno.readTextFileSync(`${GOLDEN_DIR}${file}`));
   const fused = fuse(graph);
-  assert.equal(fused.nodes.filter((n) => n.op === fusedOp).length, expectedFused);
+  assert.equal(
+    fused.nodes.filter((n) => n.op === fusedOp).length,
+    expectedFused,
+  );
   const shape = graph.types.get("x")!.shape as number[];
   const r = rng(7);
   const n = shape.reduce((a, b) => a * b, 1);
-  const x = tensor("f32", shape, Array.from({ length: n }, () => (r() - 0.5) * 12));
+  const x = tensor(
+    "f32",
+    shape,
+    Array.from({ length: n }, () => (r() - 0.5) * 12),
+  );
   const want = execute(graph, { x }).get(graph.outputs[0])!;
   const got = execute(fused, { x }).get(graph.outputs[0])!;
   for (let i = 0; i < n; i++) {
-    assert.ok(Math.abs(got.data[i] - want.data[i]) <= 2e-6 * (1 + Math.abs(want.data[i])), `element ${i}`);
+    assert.ok(
+      Math.abs(got.data[i] - want.data[i]) <=
+        2e-6 * (1 + Math.abs(want.data[i])),
+      `element ${i}`,
+    );
   }
 }
 
@@ -31,7 +47,8 @@ Deno.test("fused LayerNorm computes what the decomposition computed", () => {
 });
 
 Deno.test("a LayerNorm-like subgraph over another axis is left alone", () => {
-  const text = Deno.readTextFileSync(`${GOLDEN_DIR}fuse-layer-norm.before.ir`).replace("const axes: i64[1] = [-1]", "const axes: i64[1] = [1]");
+  const text = Deno.readTextFileSync(`${GOLDEN_DIR}fuse-layer-norm.before.ir`)
+    .replace("const axes: i64[1] = [-1]", "const axes: i64[1] = [1]");
   const graph = parseGraph(text);
   assert.equal(fuseLayerNorms(graph), graph);
 });

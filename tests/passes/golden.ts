@@ -33,7 +33,9 @@ export function runGolden(pass: Pass, before: string): string {
     weights: () => undefined,
   });
   const filled = new Map(
-    [...graph.constants].map(([name, t]) => [name, t.data.length === 0 ? tensor(t.dtype, t.shape) : t]),
+    [...graph.constants].map((
+      [name, t],
+    ) => [name, t.data.length === 0 ? tensor(t.dtype, t.shape) : t]),
   );
   const after = pass.run({ ...graph, constants: filled }, GOLDEN_OPTIONS);
   verify(after);
@@ -43,7 +45,10 @@ export function runGolden(pass: Pass, before: string): string {
 if (import.meta.main) {
   for (const [name, pass] of goldenPasses()) {
     const before = Deno.readTextFileSync(`${GOLDEN_DIR}${name}.before.ir`);
-    Deno.writeTextFileSync(`${GOLDEN_DIR}${name}.after.ir`, runGolden(pass, before));
+    Deno.writeTextFileSync(
+      `${GOLDEN_DIR}${name}.after.ir`,
+      runGolden(pass, before),
+    );
     console.log(`wrote ${name}.after.ir`);
   }
 }
