@@ -14,11 +14,11 @@
 
 import { type Graph, makeNode, type Node } from "../ir/graph.ts";
 import {
-  applyRewrites,
   commonScope,
-  GraphIndex,
+  type GraphIndex,
   otherOperand,
   type Rewrite,
+  rewriteMatches,
 } from "./graph_index.ts";
 import type { Pass } from "./pass.ts";
 
@@ -91,14 +91,7 @@ function matchAt(index: GraphIndex, erf: Node): Rewrite | undefined {
 
 /** Every erf-GELU of `graph`, fused. */
 export function fuseGelus(graph: Graph): Graph {
-  const index = new GraphIndex(graph);
-  const rewrites: Rewrite[] = [];
-  for (const node of graph.nodes) {
-    if (node.op !== "Erf") continue;
-    const rewrite = matchAt(index, node);
-    if (rewrite !== undefined) rewrites.push(rewrite);
-  }
-  return applyRewrites(graph, rewrites);
+  return rewriteMatches(graph, "Erf", matchAt);
 }
 
 /** The `fuse-gelu` pass. */

@@ -19,11 +19,11 @@
 
 import { attr, type Graph, makeNode, type Node } from "../ir/graph.ts";
 import {
-  applyRewrites,
   commonScope,
-  GraphIndex,
+  type GraphIndex,
   otherOperand,
   type Rewrite,
+  rewriteMatches,
 } from "./graph_index.ts";
 import type { Pass } from "./pass.ts";
 
@@ -110,14 +110,7 @@ function matchAt(index: GraphIndex, u: Node): Rewrite | undefined {
 
 /** Every decomposed LayerNorm of `graph`, fused. */
 export function fuseLayerNorms(graph: Graph): Graph {
-  const index = new GraphIndex(graph);
-  const rewrites: Rewrite[] = [];
-  for (const node of graph.nodes) {
-    if (node.op !== "ReduceMean") continue;
-    const rewrite = matchAt(index, node);
-    if (rewrite !== undefined) rewrites.push(rewrite);
-  }
-  return applyRewrites(graph, rewrites);
+  return rewriteMatches(graph, "ReduceMean", matchAt);
 }
 
 /** The `fuse-layer-norm` pass. */

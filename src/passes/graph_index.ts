@@ -80,6 +80,25 @@ export interface Rewrite {
   readonly replacement: Node;
 }
 
+/**
+ * Tries `match` at every node of operator `op` and applies the rewrites
+ * found — the shape of every pattern-fusion pass.
+ */
+export function rewriteMatches(
+  graph: Graph,
+  op: string,
+  match: (index: GraphIndex, node: Node) => Rewrite | undefined,
+): Graph {
+  const index = new GraphIndex(graph);
+  const rewrites: Rewrite[] = [];
+  for (const node of graph.nodes) {
+    if (node.op !== op) continue;
+    const rewrite = match(index, node);
+    if (rewrite !== undefined) rewrites.push(rewrite);
+  }
+  return applyRewrites(graph, rewrites);
+}
+
 /** Applies non-overlapping rewrites in one sweep over the nodes. */
 export function applyRewrites(
   graph: Graph,
