@@ -5,28 +5,8 @@
  * @module
  */
 
-import type { DType } from "../ir/dtype.ts";
-
-/** ONNX TensorProto.DataType codes of the types the IR holds. */
-const ONNX_TO_DTYPE: ReadonlyMap<number, DType> = new Map<number, DType>([
-  [1, "f32"],
-  [2, "u8"],
-  [3, "i8"],
-  [4, "u16"],
-  [5, "i16"],
-  [6, "i32"],
-  [7, "i64"],
-  [9, "bool"],
-  [10, "f16"],
-  [11, "f64"],
-  [12, "u32"],
-  [13, "u64"],
-]);
-
 /** The IR dtype of an ONNX element-type code, or `undefined` if the IR has none. */
-export function dtypeOfOnnx(code: number): DType | undefined {
-  return ONNX_TO_DTYPE.get(code);
-}
+export { findDtypeOfOnnx as dtypeOfOnnx } from "../ops/cast.ts";
 
 /**
  * A protobuf int64 as protobufjs hands it over: a plain number, or a

@@ -75,13 +75,18 @@ export function onnxTypeName(code: number): string {
   return ONNX_NAMES[code] ?? `unknown (${code})`;
 }
 
+/** The IR dtype of an ONNX element-type code, or `undefined` if the IR has none. */
+export function findDtypeOfOnnx(code: number): DType | undefined {
+  return FROM_ONNX.get(code);
+}
+
 /**
  * The IR dtype of an ONNX `TensorProto.DataType` code. Throws for types the
  * IR lacks (string, bfloat16, float8, int4, complex, …): an
  * {@linkcode OpError} when `node` is given, a `TypeError` otherwise.
  */
 export function dtypeFromOnnx(code: number, node?: Node): DType {
-  const dtype = FROM_ONNX.get(code);
+  const dtype = findDtypeOfOnnx(code);
   if (dtype !== undefined) return dtype;
   const message = `ONNX element type ${onnxTypeName(code)} is not supported.`;
   throw node === undefined
