@@ -18,7 +18,7 @@ export class GraphIndex {
   constructor(readonly graph: Graph) {
     for (const node of graph.nodes) {
       for (const o of node.outputs) if (o !== "") this.producers.set(o, node);
-      for (const i of node.inputs) {
+      for (const i of new Set(node.inputs)) {
         if (i === "") continue;
         const list = this.consumers.get(i) ?? [];
         list.push(node);

@@ -52,6 +52,13 @@ for (const model of findModels()) {
         assertRoundTrip(g, pass.name);
       },
     );
+    // Every exporter's LayerNorm and GELU decompositions are recognised.
+    for (const op of ["Erf", "ReduceMean", "Sqrt"]) {
+      assert.ok(
+        !compiled.nodes.some((n) => n.op === op),
+        `an unfused ${op} is left`,
+      );
+    }
     // Once shapes are static no shape is computed at run time: no Shape
     // node, and every shape/axes operand is a constant.
     for (const node of compiled.nodes) {
