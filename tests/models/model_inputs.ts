@@ -10,7 +10,8 @@ import { dirname, join } from "node:path";
 import { loadGlueSplit, loadTokenizer } from "../../runtime/data/read_file.ts";
 import { readTensorProtoFile } from "../../src/frontend/tensor_proto.ts";
 import type { Graph } from "../../src/ir/graph.ts";
-import { type Tensor, tensor } from "../../src/ir/tensor.ts";
+import type { Tensor } from "../../src/ir/tensor.ts";
+import { feedsFor, inputRole } from "../../src/analysis/model_feeds.ts";
 
 /** The shared folder, beside the repository. */
 export const SHARED = new URL("../../../shared/", import.meta.url).pathname;
@@ -67,13 +68,6 @@ export function embeddingRows(graph: Graph, ids: string): number | undefined {
   return undefined;
 }
 
-/** What each graph input carries, judged by its name. */
-export function inputRole(name: string): "ids" | "mask" | "types" {
-  if (/mask/i.test(name)) return "mask";
-  if (/type|segment/i.test(name)) return "types";
-  return "ids";
-}
-
 /**
  * Batch and sequence sizes for a model: its static dims where it has them;
  * for a symbolic sequence, the length of the reference inputs shipped beside
@@ -118,16 +112,5 @@ export async function realFeeds(
   });
   const ids = graph.inputs.find((i) => inputRole(i) === "ids")!;
   const rows = embeddingRows(graph, ids) ?? tokenizer.vocab.size;
-  const feeds = new Map<string, Tensor>();
-  for (const name of graph.inputs) {
-    const role = inputRole(name);
-    const source = role === "ids"
-      ? encoded.inputIds
-      : role === "mask"
-      ? encoded.attentionMask
-      : encoded.tokenTypeIds;
-    const values = Array.from(source, (v) => (role === "ids" ? v % rows : v));
-    feeds.set(name, tensor(graph.types.get(name)!.dtype, [batch, seq], values));
-  }
-  return feeds;
+  return feedsFor(graph, encoded, (id) => id % rows);
 }

@@ -9,13 +9,8 @@ import {
   onnxTypeName,
 } from "../../src/ops/cast.ts";
 import { OpError } from "../../src/ops/op_def.ts";
-import {
-  assertTensor,
-  infer,
-  node,
-  registerNodeTests,
-  run,
-} from "./_helpers_elementwise.ts";
+import { assertTensor, infer, nodeOf, run } from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const to = (code: number) => ({ to: attr.int(code) });
 
@@ -50,7 +45,7 @@ Deno.test("unsupported ONNX types are named in the error", () => {
   assert.throws(() => dtypeFromOnnx(22), /INT4/);
   assert.throws(() => dtypeFromOnnx(0), /UNDEFINED/);
   assert.throws(() => dtypeFromOnnx(99), /unknown \(99\)/);
-  assert.throws(() => dtypeFromOnnx(17, node("Cast")), OpError);
+  assert.throws(() => dtypeFromOnnx(17, nodeOf("Cast")), OpError);
   assert.equal(onnxTypeName(26), "INT2");
 });
 
@@ -127,82 +122,26 @@ Deno.test("CastLike takes the element type of its second input", () => {
 
 Deno.test("Cast infer keeps symbolic dims and checks `to`", () => {
   assert.deepEqual(
-    infer("Cast", [{ dtype: "i64", shape: ["b", "s"] }], to(1)),
+    infer("Cast", [{ dtype: "i64", shape: ["b", "s"] }], [], to(1)),
     [
       { dtype: "f32", shape: ["b", "s"] },
     ],
   );
   const x = { dtype: "f32" as const, shape: [2] };
   assert.throws(() => infer("Cast", [x]), /attribute 'to' is required/);
-  assert.throws(() => infer("Cast", [x], to(16)), OpError);
-  assert.throws(() => infer("Cast", [x], to(16)), /BFLOAT16 is not supported/);
-  assert.throws(() => infer("Cast", [undefined], to(1)), /input 0 is required/);
+  assert.throws(() => infer("Cast", [x], [], to(16)), OpError);
+  assert.throws(
+    () => infer("Cast", [x], [], to(16)),
+    /BFLOAT16 is not supported/,
+  );
+  assert.throws(
+    () => infer("Cast", [undefined], [], to(1)),
+    /input 0 is required/,
+  );
 });
 
-// Element types the IR lacks: bfloat16, float8, float4, int4/uint4,
-// int2/uint2, float8e8m0 and string.
-const UNSUPPORTED = [
-  "BFLOAT16_to_FLOAT",
-  "FLOAT16_to_FLOAT4E2M1",
-  "FLOAT16_to_FLOAT8E4M3FN",
-  "FLOAT16_to_FLOAT8E4M3FNUZ",
-  "FLOAT16_to_FLOAT8E5M2",
-  "FLOAT16_to_FLOAT8E5M2FNUZ",
-  "FLOAT16_to_INT2",
-  "FLOAT16_to_INT4",
-  "FLOAT16_to_UINT2",
-  "FLOAT16_to_UINT4",
-  "FLOAT4E2M1_to_FLOAT",
-  "FLOAT4E2M1_to_FLOAT16",
-  "FLOAT8E4M3FNUZ_to_FLOAT",
-  "FLOAT8E4M3FNUZ_to_FLOAT16",
-  "FLOAT8E4M3FN_to_FLOAT",
-  "FLOAT8E4M3FN_to_FLOAT16",
-  "FLOAT8E5M2FNUZ_to_FLOAT",
-  "FLOAT8E5M2FNUZ_to_FLOAT16",
-  "FLOAT8E5M2_to_FLOAT",
-  "FLOAT8E5M2_to_FLOAT16",
-  "FLOAT_to_BFLOAT16",
-  "FLOAT_to_FLOAT4E2M1",
-  "FLOAT_to_FLOAT8E4M3FN",
-  "FLOAT_to_FLOAT8E4M3FNUZ",
-  "FLOAT_to_FLOAT8E5M2",
-  "FLOAT_to_FLOAT8E5M2FNUZ",
-  "FLOAT_to_INT2",
-  "FLOAT_to_INT4",
-  "FLOAT_to_UINT2",
-  "FLOAT_to_UINT4",
-  "INT2_to_FLOAT",
-  "INT2_to_FLOAT16",
-  "INT2_to_INT8",
-  "INT4_to_FLOAT",
-  "INT4_to_FLOAT16",
-  "INT4_to_INT8",
-  "UINT2_to_FLOAT",
-  "UINT2_to_FLOAT16",
-  "UINT2_to_UINT8",
-  "UINT4_to_FLOAT",
-  "UINT4_to_FLOAT16",
-  "UINT4_to_UINT8",
-  "e8m0_FLOAT16_to_FLOAT8E8M0",
-  "e8m0_FLOAT8E8M0_to_FLOAT",
-  "e8m0_FLOAT8E8M0_to_FLOAT16",
-  "e8m0_FLOAT_to_FLOAT8E8M0",
-  "no_saturate_FLOAT16_to_FLOAT8E4M3FN",
-  "no_saturate_FLOAT16_to_FLOAT8E4M3FNUZ",
-  "no_saturate_FLOAT16_to_FLOAT8E5M2",
-  "no_saturate_FLOAT16_to_FLOAT8E5M2FNUZ",
-  "no_saturate_FLOAT_to_FLOAT8E4M3FN",
-  "no_saturate_FLOAT_to_FLOAT8E4M3FNUZ",
-  "no_saturate_FLOAT_to_FLOAT8E5M2",
-  "no_saturate_FLOAT_to_FLOAT8E5M2FNUZ",
-].map((s) => `test_cast_${s}`);
-
-const UNSUPPORTED_LEGACY = [
-  "BFLOAT16_to_FLOAT",
-  "FLOAT_to_BFLOAT16",
-  "FLOAT_to_STRING",
-  "STRING_to_FLOAT",
-].map((s) => `legacy-onnx-v1.12.0/test_cast_${s}`);
-
-registerNodeTests(castOps, new Set([...UNSUPPORTED, ...UNSUPPORTED_LEGACY]));
+// The cast tests of element types the IR lacks (bfloat16, float8, float4,
+// int4/uint4, int2/uint2, float8e8m0 and string: 54 of the main set, 4 of
+// the legacy set) are registered as checks that the import is refused,
+// naming the type.
+registerNodeTests(castOps.map((d) => d.name), { untested: ["CastLike"] });

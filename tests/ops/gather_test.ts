@@ -9,8 +9,8 @@ import {
   evaluate,
   infer,
   vt,
-} from "./_helpers_tensor.ts";
-import { registerNodeTests } from "./_onnx_node.ts";
+} from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const gather = defIn(gatherOps, "Gather");
 const gatherElements = defIn(gatherOps, "GatherElements");
@@ -75,4 +75,6 @@ Deno.test("GatherElements reads one element per index", () => {
   );
 });
 
-registerNodeTests(["Gather", "GatherElements"], gatherOps);
+registerNodeTests(["Gather", "GatherElements"], {
+  untested: ["GatherElements"],
+});

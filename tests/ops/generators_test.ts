@@ -9,8 +9,8 @@ import {
   evaluate,
   infer,
   vt,
-} from "./_helpers_tensor.ts";
-import { registerNodeTests } from "./_onnx_node.ts";
+} from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const constantOfShape = defIn(generatorOps, "ConstantOfShape");
 const range = defIn(generatorOps, "Range");
@@ -82,6 +82,9 @@ Deno.test("NonZero lists indices column by column", () => {
   );
 });
 
-registerNodeTests(["ConstantOfShape", "Range", "NonZero"], generatorOps, {
-  test_range_bfloat16_type_positive_delta: "bfloat16 is not an IR dtype",
+// The main set's Range tests (bfloat16 among them) are of opset 27, beyond
+// the frontend's: they are registered as checks that the import is refused.
+// The legacy set's Range tests run.
+registerNodeTests(["ConstantOfShape", "Range", "NonZero"], {
+  untested: ["NonZero"],
 });

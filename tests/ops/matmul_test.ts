@@ -9,8 +9,8 @@ import {
   evaluate,
   infer,
   vt,
-} from "./_helpers_tensor.ts";
-import { registerNodeTests } from "./_onnx_node.ts";
+} from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const matmul = defIn(matmulOps, "MatMul");
 const gemm = defIn(matmulOps, "Gemm");
@@ -110,4 +110,4 @@ Deno.test("Gemm with transposes, alpha, beta and a broadcast bias", () => {
   );
 });
 
-registerNodeTests(["MatMul", "Gemm"], matmulOps);
+registerNodeTests(["MatMul", "Gemm"]);

@@ -9,8 +9,8 @@ import {
   evaluate,
   infer,
   vt,
-} from "./_helpers_tensor.ts";
-import { registerNodeTests } from "./_onnx_node.ts";
+} from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const layerNorm = defIn(normalizationOps, "LayerNorm");
 const softmax = defIn(normalizationOps, "Softmax");
@@ -106,5 +106,5 @@ Deno.test("Softmax and LogSoftmax over one axis, stable for large inputs", () =>
 
 registerNodeTests(
   ["LayerNormalization", "Softmax", "LogSoftmax"],
-  normalizationOps,
+  { untested: ["LogSoftmax"] },
 );

@@ -9,8 +9,8 @@ import {
   evaluate,
   infer,
   vt,
-} from "./_helpers_tensor.ts";
-import { registerNodeTests } from "./_onnx_node.ts";
+} from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const op = (name: string) => defIn(shapeOps, name);
 const i64 = (values: number[]) => tensor("i64", [values.length], values);
@@ -239,5 +239,5 @@ registerNodeTests(
     "Size",
     "Expand",
   ],
-  shapeOps,
+  { untested: ["Size"] },
 );

@@ -9,8 +9,8 @@ import {
   evaluate,
   infer,
   vt,
-} from "./_helpers_tensor.ts";
-import { registerNodeTests } from "./_onnx_node.ts";
+} from "./_helpers.ts";
+import { registerNodeTests } from "./_node_tests.ts";
 
 const slice = defIn(sliceSplitOps, "Slice");
 const split = defIn(sliceSplitOps, "Split");
@@ -155,4 +155,4 @@ Deno.test("Split infers symbolic parts", () => {
   assert.deepEqual(unknown[1].shape, ["b", "n:o1:d1"]);
 });
 
-registerNodeTests(["Slice", "Split"], sliceSplitOps);
+registerNodeTests(["Slice", "Split"]);

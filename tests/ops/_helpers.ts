@@ -1,6 +1,7 @@
 /**
  * Test helpers for operator definitions: building nodes, running `infer`
- * and `evaluate` through the registry entry, and comparing tensors.
+ * and `evaluate` on a definition or a registered op name, and comparing
+ * tensors.
  *
  * @module
  */
@@ -11,10 +12,30 @@ import {
   type Attrs,
   makeNode,
   type Node,
+  typeOfTensor,
   type ValueType,
 } from "../../src/ir/graph.ts";
 import { type Tensor, toNumbers } from "../../src/ir/tensor.ts";
+import { findOp } from "../../src/ops/mod.ts";
 import type { OpDef } from "../../src/ops/op_def.ts";
+
+/** An op definition, or the name of a registered one. */
+export type OpRef = OpDef | string;
+
+/** The definition `ref` stands for (fails the test if there is none). */
+export function opDef(ref: OpRef): OpDef {
+  if (typeof ref !== "string") return ref;
+  const def = findOp(ref);
+  assert.ok(def, `no registered op ${ref}`);
+  return def;
+}
+
+/** The definition named `name` from an op list (fails the test if absent). */
+export function defIn(ops: readonly OpDef[], name: string): OpDef {
+  const def = ops.find((d) => d.name === name);
+  assert.ok(def, `no OpDef named ${name}`);
+  return def;
+}
 
 /** A node `op` named "n" with inputs "in0".. and outputs "out0"... */
 export function nodeOf(
@@ -28,33 +49,49 @@ export function nodeOf(
   return makeNode(op, "n", names("in", inputs), names("out", outputs), attrs);
 }
 
-/** The definition named `name` from an op list (fails the test if absent). */
-export function defIn(ops: readonly OpDef[], name: string): OpDef {
-  const def = ops.find((d) => d.name === name);
-  assert.ok(def, `no OpDef named ${name}`);
-  return def;
-}
-
-/** Runs `def.evaluate` on a node with as many inputs as given. */
+/** Runs `evaluate` on a node with as many inputs as given. */
 export function evaluate(
-  def: OpDef,
+  ref: OpRef,
   inputs: readonly (Tensor | undefined)[],
   attrs: Attrs = {},
   outputs = 1,
 ): Tensor[] {
+  const def = opDef(ref);
   return def.evaluate(inputs, nodeOf(def.name, attrs, inputs.length, outputs));
 }
 
-/** Runs `def.infer` with the given input types and known values. */
+/** Runs `infer` with the given input types and known values. */
 export function infer(
-  def: OpDef,
+  ref: OpRef,
   inputs: readonly (ValueType | undefined)[],
   values: readonly (Tensor | undefined)[] = [],
   attrs: Attrs = {},
   outputs = 1,
 ): ValueType[] {
+  const def = opDef(ref);
   const node = nodeOf(def.name, attrs, inputs.length, outputs);
   return def.infer({ node, inputs, values });
+}
+
+/**
+ * Runs a one-output op on `inputs` and returns its output, after checking
+ * that `infer` (every input value known) gives the output's type.
+ */
+export function run(
+  ref: OpRef,
+  inputs: readonly (Tensor | undefined)[],
+  attrs: Attrs = {},
+): Tensor {
+  const def = opDef(ref);
+  const node = nodeOf(def.name, attrs, inputs.length);
+  const [out] = def.evaluate(inputs, node);
+  const [type] = def.infer({
+    node,
+    inputs: inputs.map((t) => t && typeOfTensor(t)),
+    values: inputs,
+  });
+  assert.deepEqual(type, typeOfTensor(out), `${def.name}: infer vs evaluate`);
+  return out;
 }
 
 /** A value type, for brevity. */
@@ -66,8 +103,9 @@ export function vt(
 }
 
 /**
- * Asserts two tensors agree: same dtype and shape, floats within
- * `atol + rtol·|expected|` (NaN matching NaN), everything else exactly.
+ * Asserts two tensors agree: same dtype and shape; finite floats within
+ * `atol + rtol·|expected|`, NaN matching NaN and infinities exactly;
+ * everything else exactly.
  */
 export function assertTensor(
   actual: Tensor,
@@ -88,7 +126,9 @@ export function assertTensor(
     const got = a[i];
     const ok = Number.isNaN(want)
       ? Number.isNaN(got)
-      : got === want || Math.abs(got - want) <= atol + rtol * Math.abs(want);
+      : !Number.isFinite(want)
+      ? got === want
+      : Math.abs(got - want) <= atol + rtol * Math.abs(want);
     assert.ok(ok, `${message} element ${i}: got ${got}, want ${want}`);
   });
 }
