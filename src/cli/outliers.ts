@@ -1,0 +1,220 @@
+/**
+ * `deno task outliers`: the outlier report of a model on real sentences — a
+ * table, JSON, and two pictures (per-layer outlier fraction; |x| histogram).
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { padBatch } from "../../runtime/data/encoding.ts";
+import { parseGlue } from "../../runtime/data/glue.ts";
+import {
+  GLUE_TASKS,
+  type GlueSplit,
+  type GlueTaskName,
+} from "../../runtime/data/glue_tasks.ts";
+import { loadTokenizer } from "../../runtime/data/read_file.ts";
+import {
+  formatReport,
+  measureOutliers,
+  type OutlierReport,
+} from "../analysis/outlier_report.ts";
+import { importOnnxFile } from "../frontend/import_model.ts";
+import { logBarChart, logHistogram } from "../report/svg_chart.ts";
+import {
+  formatOptions,
+  type OptionSpec,
+  parseArgs,
+  UsageError,
+} from "./args.ts";
+import { DEFAULT_MODEL } from "./compile.ts";
+import { runMain } from "./main.ts";
+import { Progress } from "./progress.ts";
+
+const OPTIONS: Record<string, OptionSpec> = {
+  model: {
+    kind: "string",
+    value: "FILE",
+    help: `ONNX model (default ${DEFAULT_MODEL})`,
+  },
+  task: {
+    kind: "string",
+    value: "NAME",
+    help: "GLUE task: sst2, cola, mrpc, stsb, rte, … (default sst2)",
+  },
+  data: {
+    kind: "string",
+    value: "DIR",
+    help: "the task's folder (default ../shared/data/<TASK>)",
+  },
+  split: {
+    kind: "string",
+    value: "NAME",
+    help: "split file to read (default dev)",
+  },
+  vocab: {
+    kind: "string",
+    value: "FILE",
+    help: "vocab.txt (default: beside the model)",
+  },
+  samples: { kind: "int", value: "N", help: "sentences to run (default 256)" },
+  batch: { kind: "int", value: "N", help: "sentences per batch (default 8)" },
+  "max-seq-length": {
+    kind: "int",
+    value: "N",
+    help: "truncate longer inputs (default 128)",
+  },
+  gamma: {
+    kind: "string",
+    value: "X",
+    help: "outlier threshold γ > 0 (default 5)",
+  },
+  out: {
+    kind: "string",
+    value: "DIR",
+    help: "where report.json and the pictures go (default runs/outliers)",
+  },
+  help: { kind: "flag", help: "show this help" },
+};
+
+const USAGE = `Usage: deno task outliers [options]
+
+Runs the model on real sentences in the reference executor and reports, for
+every linear-layer input, the fraction of activations with |x| > γ, max |x|,
+the channels and tokens that carry them, and |k| > 127 events of Approach 2.
+
+Options:
+${formatOptions(OPTIONS)}`;
+
+/** A GLUE task from a loose spelling (`sst2`, `SST-2`, `sts-b`). */
+export function resolveTask(name: string): GlueTaskName {
+  const key = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+  const task = (Object.keys(GLUE_TASKS) as GlueTaskName[]).find((t) =>
+    key(t) === key(name)
+  );
+  if (task === undefined) {
+    throw new UsageError(
+      `Unknown task '${name}'. Known tasks: ${
+        Object.keys(GLUE_TASKS).join(", ")
+      }.`,
+    );
+  }
+  return task;
+}
+
+function parseGamma(text: string | undefined): number {
+  const gamma = Number(text ?? "5");
+  if (!Number.isFinite(gamma) || gamma <= 0) {
+    throw new UsageError(
+      `Option '--gamma' must be a number > 0, got '${text}'.`,
+    );
+  }
+  return gamma;
+}
+
+async function writePictures(
+  report: OutlierReport,
+  out: string,
+): Promise<void> {
+  const labels = report.inputs.map((
+    r,
+  ) => (r.layer < 0 ? r.role : `L${r.layer} ${r.role}`));
+  await Deno.writeTextFile(
+    join(out, "outliers_per_layer.svg"),
+    logBarChart(
+      `Fraction of linear-layer inputs with |x| > ${report.gamma} (${report.sentences} sentences)`,
+      "outlier fraction",
+      labels,
+      report.inputs.map((r) => r.outlierFraction),
+    ),
+  );
+  await Deno.writeTextFile(
+    join(out, "histogram.svg"),
+    logHistogram(
+      "|x| at linear-layer inputs",
+      "|x|",
+      report.histogramEdges,
+      report.inputs.map((r, i) => ({ name: labels[i], counts: r.histogram })),
+      [{ x: report.gamma, label: `γ = ${report.gamma}` }],
+    ),
+  );
+}
+
+/** Runs the outliers command; returns the exit code. */
+export async function outliersCommand(
+  argv: readonly string[],
+): Promise<number> {
+  const { options, positional } = parseArgs(argv, OPTIONS);
+  if (options.get("help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positional.length > 0) {
+    throw new UsageError(
+      `Unexpected argument '${positional[0]}'; name the model with --model.`,
+    );
+  }
+  const model = (options.get("model") as string | undefined) ?? DEFAULT_MODEL;
+  const task = resolveTask(
+    (options.get("task") as string | undefined) ?? "sst2",
+  );
+  const data = (options.get("data") as string | undefined) ??
+    join("../shared/data", task);
+  const split =
+    ((options.get("split") as string | undefined) ?? "dev") as GlueSplit;
+  const gamma = parseGamma(options.get("gamma") as string | undefined);
+  const samples = (options.get("samples") as number | undefined) ?? 256;
+  const batchSize = (options.get("batch") as number | undefined) ?? 8;
+  const maxLength = (options.get("max-seq-length") as number | undefined) ??
+    128;
+  const out = (options.get("out") as string | undefined) ?? "runs/outliers";
+  const vocabPath = (options.get("vocab") as string | undefined) ??
+    join(dirname(model), "vocab.txt");
+
+  const file = join(data, `${split}.tsv`);
+  const examples = parseGlue(task, split, await Deno.readTextFile(file), file)
+    .slice(0, samples);
+  const tokenizer = await loadTokenizer(vocabPath);
+  const batches = [];
+  for (let i = 0; i < examples.length; i += batchSize) {
+    const rows = examples.slice(i, i + batchSize).map((e) =>
+      tokenizer.encode(e.textA, e.textB, { maxLength })
+    );
+    // Pad to a multiple of 16 so a handful of compiled shapes serve every batch.
+    const longest = Math.max(...rows.map((r) => r.inputIds.length));
+    batches.push(
+      padBatch(
+        rows,
+        Math.min(maxLength, Math.ceil(longest / 16) * 16),
+        tokenizer.vocab.special.pad,
+      ),
+    );
+  }
+  const { graph } = importOnnxFile(model);
+  const progress = new Progress("outliers: batch", batches.length, "tokens");
+  const report = measureOutliers(
+    graph,
+    batches,
+    tokenizer.vocab,
+    gamma,
+    (done, _, tokens) => progress.report(done, tokens),
+  );
+  await Deno.mkdir(out, { recursive: true });
+  await Deno.writeTextFile(
+    join(out, "report.json"),
+    JSON.stringify({ model, task, split, ...report }, null, 1),
+  );
+  await writePictures(report, out);
+  console.log(
+    `${model} on ${report.sentences} ${task} ${split} sentences (${report.tokens} tokens), γ = ${gamma}\n`,
+  );
+  console.log(formatReport(report));
+  console.log(
+    `\nwrote ${
+      join(out, "report.json")
+    }, outliers_per_layer.svg, histogram.svg`,
+  );
+  return 0;
+}
+
+if (import.meta.main) runMain(outliersCommand, USAGE);
