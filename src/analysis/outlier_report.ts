@@ -25,6 +25,10 @@ export interface InputReport extends LinearInput {
   readonly maxAbs: number;
   /** Elements whose Approach-2 k would need more than int8. */
   readonly kOverflow: number;
+  /** Outlier fraction in padding rows (0 when there were none). */
+  readonly paddingOutlierFraction: number;
+  /** Largest |x| in padding rows. */
+  readonly paddingMaxAbs: number;
   /** Channels carrying the most outliers. */
   readonly topChannels: readonly { channel: number; count: number }[];
   /** Tokens carrying the most outliers. */
@@ -124,6 +128,10 @@ export function measureOutliers(
         outlierFraction: s.fraction,
         maxAbs: s.maxAbs,
         kOverflow: s.kOverflow,
+        paddingOutlierFraction: s.paddingElements === 0
+          ? 0
+          : s.paddingOutliers / s.paddingElements,
+        paddingMaxAbs: s.paddingMaxAbs,
         topChannels: s.topChannels(5),
         topTokens: s.topTokens(5).map(({ token, count }) => ({
           token: tokenName(token),
@@ -146,11 +154,13 @@ export function formatReport(report: OutlierReport): string {
     const layer = r.layer < 0 ? "–" : String(r.layer);
     return `| ${layer} | ${r.role} | ${r.outlierFraction.toExponential(2)} | ${
       r.maxAbs.toFixed(2)
-    } | ${channels} | ${tokens} | ${r.kOverflow} |`;
+    } | ${channels} | ${tokens} | ${r.kOverflow} | ${
+      r.paddingOutlierFraction.toExponential(2)
+    } (${r.paddingMaxAbs.toFixed(2)}) |`;
   });
   return [
-    `| layer | input of | fraction \\|x\\| > ${report.gamma} | max \\|x\\| | top channels (outliers) | top tokens (outliers) | \\|k\\| > 127 |`,
-    "|---|---|---|---|---|---|---|",
+    `| layer | input of | fraction \\|x\\| > ${report.gamma} | max \\|x\\| | top channels (outliers) | top tokens (outliers) | \\|k\\| > 127 | padding rows: fraction (max \\|x\\|) |`,
+    "|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

@@ -23,6 +23,15 @@ export class OutlierStats {
   maxAbs = 0;
   /** Elements whose Approach-2 k would not fit in int8. */
   kOverflow = 0;
+  /**
+   * Padding elements, kept apart: they never reach a result, but a
+   * per-tensor BFP exponent sees them all the same.
+   */
+  paddingElements = 0;
+  /** Padding elements with |x| > γ. */
+  paddingOutliers = 0;
+  /** Largest |x| in padding rows. */
+  paddingMaxAbs = 0;
   /** Outlier count per hidden channel (last axis). */
   readonly channels: Float64Array;
   /** Outlier count per token id. */
@@ -37,7 +46,7 @@ export class OutlierStats {
 
   /**
    * Adds one tensor viewed as rows of `width`; `tokenOf(row)` gives the
-   * token id of a row, or `undefined` for padding rows (skipped).
+   * token id of a row, or `undefined` for padding rows (counted apart).
    */
   add(
     data: ArrayLike<number>,
@@ -48,7 +57,10 @@ export class OutlierStats {
     const logStep = 4;
     for (let r = 0; r < rows; r++) {
       const token = tokenOf(r);
-      if (token === undefined) continue;
+      if (token === undefined) {
+        this.addPadding(data, r);
+        continue;
+      }
       for (let c = 0; c < this.width; c++) {
         const x = data[r * this.width + c];
         const a = Math.abs(x);
@@ -63,6 +75,15 @@ export class OutlierStats {
         this.tokens.set(token, (this.tokens.get(token) ?? 0) + 1);
         if (x >= overflow || x < -overflow) this.kOverflow++;
       }
+    }
+  }
+
+  private addPadding(data: ArrayLike<number>, row: number): void {
+    for (let c = 0; c < this.width; c++) {
+      const a = Math.abs(data[row * this.width + c]);
+      this.paddingElements++;
+      if (a > this.paddingMaxAbs) this.paddingMaxAbs = a;
+      if (a > this.gamma) this.paddingOutliers++;
     }
   }
 

@@ -10,12 +10,12 @@ import {
 import { importOnnxFile } from "../../src/frontend/import_model.ts";
 import { SHARED } from "../models/model_inputs.ts";
 
-Deno.test("outlier statistics count |x| > γ by channel and token, skip padding, flag |k| > 127", () => {
+Deno.test("outlier statistics count |x| > γ by channel and token, padding apart, flag |k| > 127", () => {
   const stats = new OutlierStats(4, 5);
   const rows = [
     [0.5, -6, 0, 5], // one outlier (−6); 5 is not above γ
     [1300, 2, -1276, 4], // two outliers, both beyond 255γ = 1275
-    [99, 99, 99, 99], // padding: ignored
+    [99, 99, 99, 99], // padding: counted apart
   ].flat();
   stats.add(rows, (r) => (r === 2 ? undefined : [101, 7][r]));
   assert.equal(stats.elements, 8);
@@ -23,6 +23,11 @@ Deno.test("outlier statistics count |x| > γ by channel and token, skip padding,
   assert.equal(stats.fraction, 3 / 8);
   assert.equal(stats.maxAbs, 1300);
   assert.equal(stats.kOverflow, 2);
+  assert.deepEqual([
+    stats.paddingElements,
+    stats.paddingOutliers,
+    stats.paddingMaxAbs,
+  ], [4, 4, 99]);
   assert.deepEqual(stats.topChannels(5), [{ channel: 0, count: 1 }, {
     channel: 1,
     count: 1,
