@@ -64,6 +64,11 @@ const OPTIONS: Record<string, OptionSpec> = {
     value: "N",
     help: "truncate longer inputs (default 128)",
   },
+  "pad-to-max-length": {
+    kind: "flag",
+    help:
+      "pad every batch to --max-seq-length (default: a multiple of 16 above its longest row)",
+  },
   gamma: {
     kind: "string",
     value: "X",
@@ -182,13 +187,10 @@ export async function outliersCommand(
     );
     // Pad to a multiple of 16 so a handful of compiled shapes serve every batch.
     const longest = Math.max(...rows.map((r) => r.inputIds.length));
-    batches.push(
-      padBatch(
-        rows,
-        Math.min(maxLength, Math.ceil(longest / 16) * 16),
-        tokenizer.vocab.special.pad,
-      ),
-    );
+    const length = options.get("pad-to-max-length")
+      ? maxLength
+      : Math.min(maxLength, Math.ceil(longest / 16) * 16);
+    batches.push(padBatch(rows, length, tokenizer.vocab.special.pad));
   }
   const { graph } = importOnnxFile(model);
   const progress = new Progress("outliers: batch", batches.length, "tokens");
