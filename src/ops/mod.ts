@@ -11,9 +11,11 @@ import { castOps } from "./cast.ts";
 import { elementwiseOps } from "./elementwise.ts";
 import { gatherOps } from "./gather.ts";
 import { generatorOps } from "./generators.ts";
+import { gradientOps } from "./gradient_ops.ts";
 import { logicalOps } from "./logical.ts";
 import { matmulOps } from "./matmul.ts";
 import { normalizationOps } from "./normalization.ts";
+import { optimizerOps } from "./optimizer_ops.ts";
 import { reduceOps } from "./reduce.ts";
 import { shapeOps } from "./shape_ops.ts";
 import { sliceSplitOps } from "./slice_split.ts";
@@ -28,9 +30,11 @@ const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
     ...elementwiseOps,
     ...gatherOps,
     ...generatorOps,
+    ...gradientOps,
     ...logicalOps,
     ...matmulOps,
     ...normalizationOps,
+    ...optimizerOps,
     ...reduceOps,
     ...shapeOps,
     ...sliceSplitOps,

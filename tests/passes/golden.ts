@@ -10,6 +10,7 @@ import { tensor } from "../../src/ir/tensor.ts";
 import { parseGraph } from "../../src/ir/parser.ts";
 import { printGraph } from "../../src/ir/printer.ts";
 import { verify } from "../../src/ir/verify.ts";
+import { autodiffPass } from "../../src/passes/autodiff.ts";
 import type { Pass } from "../../src/passes/pass.ts";
 import { FORWARD_PIPELINE } from "../../src/passes/pipeline.ts";
 
@@ -19,9 +20,16 @@ export const GOLDEN_DIR = new URL("./golden/", import.meta.url).pathname;
 /** Options every golden run uses. */
 export const GOLDEN_OPTIONS = { batch: 2, seq: 8, dims: {} };
 
+/** Passes outside the forward pipeline, with the options their golden graph needs. */
+const EXTRA_PASSES: readonly Pass[] = [
+  autodiffPass({ loss: "loss", wrt: ["w", "b"] }),
+];
+
 /** Every pass that has golden files, by name. */
 export function goldenPasses(): Map<string, Pass> {
-  return new Map(FORWARD_PIPELINE.map((p) => [p.name, p]));
+  return new Map(
+    [...FORWARD_PIPELINE, ...EXTRA_PASSES].map((p) => [p.name, p]),
+  );
 }
 
 /**
