@@ -7,6 +7,10 @@
  * Before: `%s: i64[2] = Shape(x) @/Shape` … `%y = Reshape(x, %s2) @/Reshape`
  * After:  `const s2: i64[3] = [8, 128, 256]` … `%y = Reshape(x, s2) @/Reshape`
  *
+ * Values computed from a constant named in `preserve` (a parameter to be
+ * trained) are not folded: the training graph must still compute them from
+ * the parameter, e.g. the position-embedding look-up.
+ *
  * @module
  */
 
@@ -22,13 +26,17 @@ export const foldConstants: Pass = {
   summary: "evaluate nodes whose outputs are known at compile time",
   requires: ["types"],
   provides: ["folded"],
-  run(graph) {
+  run(graph, options) {
     const { types, values } = propagate(graph);
     const constants = new Map<string, Tensor>(graph.constants);
+    const preserved = new Set(options.preserve ?? []);
     const nodes: Node[] = [];
     for (const node of graph.nodes) {
       const live = node.outputs.filter((o) => o !== "");
-      if (live.length > 0 && live.every((o) => values.has(o))) {
+      if (node.inputs.some((i) => preserved.has(i))) {
+        for (const o of live) preserved.add(o);
+        nodes.push(node);
+      } else if (live.length > 0 && live.every((o) => values.has(o))) {
         for (const o of live) {
           constants.set(o, values.get(o)!);
           types.delete(o);

@@ -14,6 +14,11 @@ export interface CompileOptions {
   readonly seq: number;
   /** Explicit values for named symbolic dims; they win over batch/seq. */
   readonly dims: Readonly<Record<string, number>>;
+  /**
+   * Constants that must stay as they are — the parameters a training graph
+   * updates. Nothing computed from them is folded.
+   */
+  readonly preserve?: readonly string[];
 }
 
 /** Default compile options: one short sentence. */
