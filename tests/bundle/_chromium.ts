@@ -1,0 +1,134 @@
+/**
+ * Runs the runtime bundle's smoke check in headless Chromium: a local HTTP
+ * server hands out a page, the bundle and the vocabulary, and Chromium's
+ * `--dump-dom` prints the page after its module script wrote the answer
+ * into it.
+ *
+ * @module
+ */
+
+/** The Debian/Ubuntu command that installs the browser these tests drive. */
+export const INSTALL_CHROMIUM =
+  "apt-get update && apt-get install -y --no-install-recommends chromium";
+
+// The page imports the bundle as a module, so this also checks that a
+// browser accepts it as one. Load failures of the module itself surface
+// through the window's error event, which the first script records.
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>tessera runtime smoke</title>
+<pre id="answer"></pre>
+<script>
+  addEventListener("error", (e) => {
+    document.getElementById("answer").textContent =
+      JSON.stringify({ error: String(e.message) });
+  });
+</script>
+<script type="module">
+  import { runSmoke } from "/runtime.mjs";
+  const answer = document.getElementById("answer");
+  try {
+    const vocab = await (await fetch("/vocab.txt")).text();
+    answer.textContent = JSON.stringify({ result: runSmoke(vocab) });
+  } catch (e) {
+    answer.textContent = JSON.stringify({ error: String(e?.stack ?? e) });
+  }
+</script>
+`;
+
+// The closed network makes Chromium hang on its background services unless
+// they are off; a fresh profile keeps runs independent.
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--enable-logging=stderr",
+  "--dump-dom",
+  // Virtual time runs the page until nothing is pending (the bundle and
+  // vocabulary fetches included) or this budget of virtual ms is spent.
+  "--virtual-time-budget=30000",
+];
+
+const TIMEOUT_MS = 45_000;
+
+/** Finds `chromium` on the PATH, or fails saying how to install it. */
+export async function findChromium(): Promise<string> {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    const path = `${dir}/chromium`;
+    if (await Deno.stat(path).then((s) => s.isFile, () => false)) return path;
+  }
+  throw new Error(
+    `Chromium is not installed (no 'chromium' on the PATH); the runtime bundle test needs it to check the bundle in a browser. Install it with: ${INSTALL_CHROMIUM}`,
+  );
+}
+
+/**
+ * Serves the bundle and vocabulary on 127.0.0.1, opens the page in headless
+ * Chromium and returns what the page's smoke run answered.
+ *
+ * @returns The `runSmoke` result, as parsed from the page's JSON.
+ * @throws if the page reports an error or writes nothing.
+ */
+export async function smokeInChromium(
+  chromium: string,
+  bundle: string,
+  vocab: string,
+): Promise<unknown> {
+  const files: Record<string, [string, string]> = {
+    "/": [PAGE, "text/html"],
+    "/runtime.mjs": [bundle, "text/javascript"],
+    "/vocab.txt": [vocab, "text/plain"],
+  };
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+  }, (request) => {
+    const file = files[new URL(request.url).pathname];
+    if (file === undefined) return new Response("not found", { status: 404 });
+    const [body, type] = file;
+    return new Response(body, {
+      headers: { "content-type": `${type}; charset=utf-8` },
+    });
+  });
+  const profile = await Deno.makeTempDir({ prefix: "tessera-chromium-" });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const { stdout, stderr } = await new Deno.Command(chromium, {
+      args: [...FLAGS, `--user-data-dir=${profile}`, url],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    }).output();
+    return pageAnswer(
+      new TextDecoder().decode(stdout),
+      new TextDecoder().decode(stderr),
+    );
+  } finally {
+    await server.shutdown();
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
+function pageAnswer(dom: string, log: string): unknown {
+  const match = /<pre id="answer">([\s\S]*?)<\/pre>/.exec(dom);
+  const text = (match?.[1] ?? "").replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+  if (text === "") {
+    throw new Error(
+      `The page wrote no answer. Dumped DOM:\n${dom}\nChromium's log (tail):\n${
+        log.slice(-3000)
+      }`,
+    );
+  }
+  const answer = JSON.parse(text) as { result?: unknown; error?: string };
+  if (answer.error !== undefined) {
+    throw new Error(`The smoke run failed in Chromium: ${answer.error}`);
+  }
+  return answer.result;
+}
