@@ -19,16 +19,18 @@ export function inputRole(name: string): "ids" | "mask" | "types" {
 /**
  * Feeds for `graph` from a batch: ids, attention mask and token types by
  * input name, in each input's declared dtype. `mapId` adjusts ids (tiny test
- * models have tiny embedding tables).
+ * models have tiny embedding tables); `inputs` names the token inputs when
+ * the graph has others (e.g. labels).
  */
 export function feedsFor(
   graph: Graph,
   batch: BatchEncoding,
   mapId: (id: number) => number = (id) => id,
+  inputs: readonly string[] = graph.inputs,
 ): Map<string, Tensor> {
   const feeds = new Map<string, Tensor>();
   const shape = [batch.batchSize, batch.seqLength];
-  for (const name of graph.inputs) {
+  for (const name of inputs) {
     const role = inputRole(name);
     const source = role === "ids"
       ? batch.inputIds

@@ -17,7 +17,9 @@
  *   m' = β1·m + (1−β1)·g, v' = β2·v + (1−β2)·g², m̂ = m'/(1−β1^t),
  *   v̂ = v'/(1−β2^t), w' = w − lr·(m̂/(√v̂ + ε) + weight_decay·w). The decay
  *   is decoupled (it never enters m or v) and uses the weight before the
- *   update, as torch's `param.mul_(1 − lr·wd)` does.
+ *   update, as torch's `param.mul_(1 − lr·wd)` does. `step` is the same
+ *   0-based counter the schedule reads; the WASM kernel
+ *   (`src/codegen/f32/adamw.ts`) takes t itself, so lowering passes step + 1.
  *
  * The reference kernels compute each element in double and round each
  * stored output (m', v', w', clipped g) once to f32; w' is computed from the
@@ -32,7 +34,12 @@ import { inputTensor, inputType } from "./dims.ts";
 import { type OpDef, OpError } from "./op_def.ts";
 
 /** Throws unless `type` is an f32 tensor, rank-0 when `scalar`. */
-function checkF32(node: Node, i: number, type: ValueType, scalar = false) {
+function checkF32(
+  node: Node,
+  i: number,
+  type: ValueType,
+  scalar = false,
+): void {
   if (type.dtype !== "f32") {
     throw new OpError(node, `input ${i} must be f32, got ${type.dtype}.`);
   }
@@ -85,15 +92,13 @@ export function linearWarmupDecay(
   );
 }
 
-/** The schedule's peak learning rate, a required attribute. */
-function baseLr(node: Node): number {
-  if (node.attrs.lr === undefined) {
-    throw new OpError(
-      node,
-      "attribute lr (the peak learning rate) is required.",
-    );
+/** Throws unless the schedule node has its required attributes. */
+function checkScheduleAttrs(node: Node): void {
+  for (const key of ["lr", "total_steps"]) {
+    if (node.attrs[key] === undefined) {
+      throw new OpError(node, `attribute ${key} is required.`);
+    }
   }
-  return floatAttr(node.attrs, "lr", 0);
 }
 
 const schedule: OpDef = {
@@ -104,14 +109,16 @@ const schedule: OpDef = {
   outputs: [1, 1],
   infer(ctx) {
     checkStepType(ctx.node, 0, inputType(ctx, 0));
-    baseLr(ctx.node);
+    checkScheduleAttrs(ctx.node);
     return [{ dtype: "f32", shape: [] }];
   },
   evaluate(inputs, node) {
-    const step = stepValue(node, inputTensor(node, inputs, 0));
-    const lr = baseLr(node);
+    const stepT = inputTensor(node, inputs, 0);
+    checkStepType(node, 0, stepT);
+    checkScheduleAttrs(node);
+    const lr = floatAttr(node.attrs, "lr", 0);
     const factor = linearWarmupDecay(
-      step,
+      stepValue(node, stepT),
       intAttr(node.attrs, "warmup_steps", 0),
       intAttr(node.attrs, "total_steps", 0),
     );
