@@ -8,7 +8,7 @@
 import { importOnnxFile } from "../frontend/import_model.ts";
 import type { Graph } from "../ir/graph.ts";
 import { printGraph } from "../ir/printer.ts";
-import { FORWARD_PIPELINE, runPipeline } from "../passes/pipeline.ts";
+import { FORWARD_PIPELINE } from "../passes/pipeline.ts";
 import type { CompileOptions } from "../passes/pass.ts";
 import {
   formatOptions,
@@ -17,7 +17,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { runMain } from "./main.ts";
-import { summarize } from "./summary.ts";
+import { compileForSummary, summarize } from "./summary.ts";
 
 /** The model compiled when none is named: the pretrained BERT-mini in shared/. */
 export const DEFAULT_MODEL = "../shared/models/tessera-bert-mini/encoder.onnx";
@@ -118,14 +118,11 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
   const { graph, warnings, opset } = await importOnnxFile(path);
   for (const w of warnings) console.error(`warning: ${w}`);
   const dumps: [number, string, Graph][] = [[0, "import", graph]];
-  let folded = graph;
-  const compiled = runPipeline(
+  const { compiled, folded } = compileForSummary(
     graph,
     compileOptions,
-    FORWARD_PIPELINE,
     (step, pass, g) => {
       if (dumpDir !== undefined) dumps.push([step, pass.name, g]);
-      if (pass.name === "eliminate-dead-code" && folded === graph) folded = g;
     },
     options.get("verify") === true,
   );

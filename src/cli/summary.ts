@@ -8,6 +8,12 @@
 import type { Graph } from "../ir/graph.ts";
 import { isFloat } from "../ir/dtype.ts";
 import { printType } from "../ir/printer.ts";
+import type { CompileOptions } from "../passes/pass.ts";
+import {
+  FORWARD_PIPELINE,
+  type PassObserver,
+  runPipeline,
+} from "../passes/pipeline.ts";
 
 /** Number of nodes per operator, sorted by count then name. */
 export function opCounts(graph: Graph): Map<string, number> {
@@ -116,4 +122,29 @@ export function summarize(
     lines.push(`  … ${matmuls.length - MATMULS_SHOWN} more (see the IR dump)`);
   }
   return lines.join("\n");
+}
+
+/**
+ * Runs the forward pipeline and keeps, besides the result, the graph right
+ * after folding (the first dead-code pass), which the summary's "folded"
+ * line compares with the import.
+ */
+export function compileForSummary(
+  graph: Graph,
+  options: CompileOptions,
+  observe?: PassObserver,
+  verifyEach = false,
+): { compiled: Graph; folded: Graph } {
+  let folded = graph;
+  const compiled = runPipeline(
+    graph,
+    options,
+    FORWARD_PIPELINE,
+    (step, pass, g) => {
+      observe?.(step, pass, g);
+      if (pass.name === "eliminate-dead-code" && folded === graph) folded = g;
+    },
+    verifyEach,
+  );
+  return { compiled, folded };
 }

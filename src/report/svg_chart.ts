@@ -188,3 +188,84 @@ export function logHistogram(
   }
   return frame(title, body);
 }
+
+/** One line of a line chart. */
+export interface LineSeries {
+  /** Legend name. */
+  readonly name: string;
+  /** Points in data coordinates. */
+  readonly points: readonly (readonly [number, number])[];
+}
+
+/** Lines on linear axes, e.g. a loss curve. */
+export function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: readonly LineSeries[],
+): string {
+  const all = series.flatMap((s) => s.points);
+  const [xLo, xHi] = [
+    Math.min(...all.map((p) => p[0])),
+    Math.max(...all.map((p) => p[0])),
+  ];
+  const [yLo, yHi] = [
+    Math.min(0, ...all.map((p) => p[1])),
+    Math.max(...all.map((p) => p[1])),
+  ];
+  const left = MARGIN.left;
+  const right = WIDTH - MARGIN.right;
+  const top = MARGIN.top;
+  const bottom = HEIGHT - MARGIN.bottom;
+  const x = (v: number) => left + (v - xLo) / (xHi - xLo || 1) * (right - left);
+  const y = (v: number) =>
+    bottom - (v - yLo) / (yHi - yLo || 1) * (bottom - top);
+  const body: string[] = [];
+  for (let i = 0; i <= 4; i++) {
+    const v = yLo + (yHi - yLo) * i / 4;
+    body.push(
+      `<line x1="${left}" x2="${right}" y1="${y(v)}" y2="${
+        y(v)
+      }" stroke="#ddd"/>`,
+    );
+    body.push(
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${
+        v.toPrecision(3)
+      }</text>`,
+    );
+    const u = xLo + (xHi - xLo) * i / 4;
+    body.push(
+      `<text x="${x(u)}" y="${bottom + 16}" text-anchor="middle">${
+        Math.round(u)
+      }</text>`,
+    );
+  }
+  body.push(
+    `<text x="${WIDTH / 2}" y="${bottom + 36}" text-anchor="middle">${
+      escapeXml(xLabel)
+    }</text>`,
+  );
+  body.push(
+    `<text transform="translate(16 ${
+      (top + bottom) / 2
+    }) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`,
+  );
+  series.forEach((s, k) => {
+    const color = COLORS[k % COLORS.length];
+    const points = s.points.map(([px, py]) => `${x(px)},${y(py)}`).join(" ");
+    body.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points}"/>`,
+    );
+    body.push(
+      `<rect x="${left + k * 200}" y="${
+        bottom + 47
+      }" width="12" height="10" fill="${color}"/>`,
+    );
+    body.push(
+      `<text x="${left + k * 200 + 16}" y="${bottom + 56}">${
+        escapeXml(s.name)
+      }</text>`,
+    );
+  });
+  return frame(title, body);
+}

@@ -1,0 +1,81 @@
+/**
+ * From an imported encoder to a training step: the forward pipeline (with
+ * the weights preserved so they stay trainable), a task head, autodiff and
+ * the optimizer — the graph one call of the trainer runs per batch.
+ *
+ * @module
+ */
+
+import type { Graph } from "../ir/graph.ts";
+import { isFloat } from "../ir/dtype.ts";
+import { attachHead } from "./attach_head.ts";
+import { autodiff } from "./autodiff.ts";
+import { appendOptimizer, type OptimizerOptions } from "./optimizer.ts";
+import { FORWARD_PIPELINE, runPipeline } from "./pipeline.ts";
+
+/** What shapes the training step. */
+export interface TrainingCompileOptions
+  extends Omit<OptimizerOptions, "params"> {
+  /** Batch size of every step. */
+  readonly batch: number;
+  /** Sequence length of every step. */
+  readonly seq: number;
+  /** Task head: `classification:N`, `regression` or `span`. */
+  readonly head: string;
+  /** Seed of the head's initial weights. */
+  readonly seed?: number;
+}
+
+/** The graphs a fine-tuning run needs. */
+export interface TrainingProgram {
+  /** Encoder + head: inputs and labels in, `loss` and `logits` out (for evaluation). */
+  readonly forward: Graph;
+  /** Forward and backward: `loss`, `logits` and each `p@grad` out. */
+  readonly gradients: Graph;
+  /** One training step: forward, backward and the AdamW update. */
+  readonly step: Graph;
+  /** The trainable parameters, in order. */
+  readonly params: readonly string[];
+  /** The labels inputs the head added. */
+  readonly labels: readonly string[];
+}
+
+/** The weights of an imported graph: float constants of more than one element. */
+export function weightNames(graph: Graph): string[] {
+  return [...graph.constants].filter(([, t]) =>
+    isFloat(t.dtype) && t.data.length > 1
+  ).map(([name]) => name);
+}
+
+/** Compiles the training step of `imported` (an encoder as the frontend gives it). */
+export function compileTraining(
+  imported: Graph,
+  options: TrainingCompileOptions,
+): TrainingProgram {
+  const encoder = runPipeline(
+    imported,
+    {
+      batch: options.batch,
+      seq: options.seq,
+      dims: {},
+      preserve: weightNames(imported),
+    },
+    FORWARD_PIPELINE,
+  );
+  const headed = attachHead(encoder, options.head, { seed: options.seed ?? 0 });
+  const withGrads = autodiff(headed.graph, {
+    loss: headed.loss,
+    wrt: headed.params,
+  });
+  const step = appendOptimizer(withGrads, {
+    ...options,
+    params: headed.params,
+  });
+  return {
+    forward: headed.graph,
+    gradients: withGrads,
+    step,
+    params: headed.params,
+    labels: headed.labels,
+  };
+}
