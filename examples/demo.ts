@@ -160,7 +160,7 @@ async function demo(argv: readonly string[]): Promise<number> {
     Math.ceil(train.length / batch) * epochs,
     "tokens",
   );
-  const result = fineTune(imported, train, dev, tokenizer, {
+  const result = await fineTune(imported, train, dev, tokenizer, {
     task,
     head: "classification:2",
     epochs,

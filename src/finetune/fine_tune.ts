@@ -56,6 +56,12 @@ export interface FineTuneHooks {
   onStep?(step: number, total: number, loss: number, tokens: number): void;
   /** After every epoch's evaluation. */
   onEpoch?(report: EpochReport): void;
+  /** Saves the state: every `checkpointEvery` steps and after each epoch. */
+  onCheckpoint?(state: TrainingState): Promise<void>;
+  /** Steps between checkpoints (default: only at epoch ends). */
+  readonly checkpointEvery?: number;
+  /** Stop once this many steps are done (as if the run were killed there). */
+  readonly stopAfter?: number;
 }
 
 /** A finished run. */
@@ -117,18 +123,14 @@ export function evaluate(
   >;
 }
 
-/** Fine-tunes `imported` (an encoder graph) on `train`, scoring `dev` each epoch. */
-export function fineTune(
+/** Compiles the training program of a run. */
+export function compileRun(
   imported: Graph,
-  train: readonly GlueExample[],
-  dev: readonly GlueExample[],
-  tokenizer: BertTokenizer,
+  trainSize: number,
   options: FineTuneOptions,
-  hooks: FineTuneHooks = {},
-): FineTuneResult {
-  const stepsPerEpoch = Math.ceil(train.length / options.batch);
-  const totalSteps = stepsPerEpoch * options.epochs;
-  const program = compileTraining(imported, {
+): TrainingProgram {
+  const totalSteps = Math.ceil(trainSize / options.batch) * options.epochs;
+  return compileTraining(imported, {
     batch: options.batch,
     seq: options.seq,
     head: options.head,
@@ -138,22 +140,41 @@ export function fineTune(
     warmupSteps: Math.round(totalSteps * options.warmupRatio),
     weightDecay: options.weightDecay,
   });
-  let state = initialTrainingState(
-    program.gradients,
-    options.seed,
-    program.params,
-  );
+}
+
+/**
+ * Fine-tunes `imported` (an encoder graph) on `train`, scoring `dev` each
+ * epoch. With `resume` (a state saved by `onCheckpoint`), the run continues
+ * at that state's step, mid-epoch if need be: batch order depends only on
+ * (seed, epoch), so the result is bit-identical to a run never stopped.
+ */
+export async function fineTune(
+  imported: Graph,
+  train: readonly GlueExample[],
+  dev: readonly GlueExample[],
+  tokenizer: BertTokenizer,
+  options: FineTuneOptions,
+  hooks: FineTuneHooks = {},
+  resume?: TrainingState,
+): Promise<FineTuneResult> {
+  const stepsPerEpoch = Math.ceil(train.length / options.batch);
+  const totalSteps = stepsPerEpoch * options.epochs;
+  const program = compileRun(imported, train.length, options);
+  let state = resume ??
+    initialTrainingState(program.gradients, options.seed, program.params);
   const losses: number[] = [];
   const history: EpochReport[] = [];
   let tokens = 0;
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+  const firstEpoch = Math.floor(state.step / stepsPerEpoch) + 1;
+  for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
     const start = performance.now();
     const epochTokens = tokens;
     const order = shuffledOrder(train.length, options.seed, epoch);
+    const skip = state.step - (epoch - 1) * stepsPerEpoch;
     const batches = makeBatches(
       program.forward,
       train,
-      order,
+      order.slice(skip * options.batch),
       tokenizer,
       program.labels[0],
       options.batch,
@@ -168,6 +189,15 @@ export function fineTune(
       sum += loss;
       tokens += batch.tokens;
       hooks.onStep?.(state.step, totalSteps, loss, tokens);
+      if (
+        hooks.checkpointEvery !== undefined &&
+        state.step % hooks.checkpointEvery === 0
+      ) {
+        await hooks.onCheckpoint?.(state);
+      }
+      if (hooks.stopAfter !== undefined && state.step >= hooks.stopAfter) {
+        return { program, state, losses, history };
+      }
     }
     const seconds = (performance.now() - start) / 1000;
     const report: EpochReport = {
@@ -179,6 +209,7 @@ export function fineTune(
     };
     history.push(report);
     hooks.onEpoch?.(report);
+    await hooks.onCheckpoint?.(state);
   }
   return { program, state, losses, history };
 }

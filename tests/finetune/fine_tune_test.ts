@@ -4,6 +4,7 @@ import { parseGlue } from "../../runtime/data/glue.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { exportOnnx } from "../../src/export/onnx_export.ts";
 import { fineTune } from "../../src/finetune/fine_tune.ts";
+import { decodeState, encodeState } from "../../src/training/checkpoint.ts";
 import { importOnnx } from "../../src/frontend/import_model.ts";
 import { buildBertGraph } from "../../src/models/bert_builder.ts";
 
@@ -43,7 +44,7 @@ Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores t
     weightDecay: 0,
     seed: 5,
   };
-  const result = fineTune(imported, train, dev, tokenizer, options, {
+  const result = await fineTune(imported, train, dev, tokenizer, options, {
     onEpoch: (r) => epochs.push(r.epoch),
   });
   assert.deepEqual(epochs, [1, 2, 3, 4]);
@@ -58,7 +59,7 @@ Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores t
     `dev accuracy ${result.history[3].dev.accuracy}`,
   );
   // The same seed gives the same run, bit for bit.
-  const again = fineTune(imported, train, dev, tokenizer, options);
+  const again = await fineTune(imported, train, dev, tokenizer, options);
   assert.deepEqual(again.losses, result.losses);
 });
 
@@ -92,4 +93,58 @@ Deno.test("deno task demo runs end to end and refuses bad options", async () => 
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("a run killed mid-epoch and resumed from its checkpoint ends bit-identical", async () => {
+  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
+  const read = (split: "train" | "dev") =>
+    parseGlue(
+      "SST-2",
+      split,
+      Deno.readTextFileSync(join(DATA, `${split}.tsv`)),
+      split,
+    );
+  const train = read("train").slice(0, 80);
+  const dev = read("dev").slice(0, 16);
+  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 4))).graph;
+  const options = {
+    task: "SST-2" as const,
+    head: "classification:2",
+    epochs: 2,
+    batch: 16,
+    seq: 12,
+    learningRate: 2e-3,
+    warmupRatio: 0.2,
+    weightDecay: 0.01,
+    seed: 9,
+  };
+  const whole = await fineTune(imported, train, dev, tokenizer, options);
+  let saved: Uint8Array | undefined;
+  const killed = await fineTune(imported, train, dev, tokenizer, options, {
+    checkpointEvery: 7,
+    stopAfter: 7,
+    onCheckpoint: (state) => {
+      saved = encodeState(state);
+      return Promise.resolve();
+    },
+  });
+  assert.equal(
+    killed.state.step,
+    7,
+    "stopped in the middle of epoch 2 (5 steps an epoch)",
+  );
+  const resumed = await fineTune(
+    imported,
+    train,
+    dev,
+    tokenizer,
+    options,
+    {},
+    decodeState(saved!, "checkpoint"),
+  );
+  assert.equal(resumed.state.step, whole.state.step);
+  for (const [name, t] of whole.state.tensors) {
+    assert.deepEqual(resumed.state.tensors.get(name)!.data, t.data, name);
+  }
+  assert.deepEqual(resumed.losses, whole.losses.slice(7));
 });
