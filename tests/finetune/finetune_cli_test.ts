@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { exportOnnx } from "../../src/export/onnx_export.ts";
+import { buildBertGraph } from "../../src/models/bert_builder.ts";
+import { loadCheckpoint } from "../../src/training/checkpoint_file.ts";
+
+const DATA =
+  new URL("../../examples/data/tiny-sentiment/", import.meta.url).pathname;
+const CLI = new URL("../../src/cli/finetune.ts", import.meta.url).pathname;
+
+async function run(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad options", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = join(dir, "tiny.onnx");
+    const config = {
+      vocab_size: 44,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 16,
+      type_vocab_size: 2,
+    };
+    await Deno.writeFile(model, exportOnnx(buildBertGraph(config, 2)));
+    const common = [
+      "--model",
+      model,
+      "--vocab",
+      join(DATA, "vocab.txt"),
+      "--data",
+      DATA,
+      "--task",
+      "sst2",
+    ];
+    const shape = [
+      "--batch",
+      "32",
+      "--seq",
+      "12",
+      "--lr",
+      "1e-3",
+      "--out",
+      join(dir, "run"),
+    ];
+    const first = await run(
+      ...common,
+      ...shape,
+      "--epochs",
+      "1",
+      "--save-steps",
+      "10",
+    );
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /finetune: step 25\/25 · \d+ tokens\/s/);
+    assert.match(first.stderr, /epoch 1: step 25, train loss/);
+    assert.equal(
+      (await loadCheckpoint(join(dir, "run", "checkpoint.bin"))).step,
+      25,
+    );
+    const metrics = JSON.parse(
+      await Deno.readTextFile(join(dir, "run", "metrics.json")),
+    );
+    assert.ok(metrics.history[0].dev.accuracy >= 0);
+    const resumed = await run(...common, ...shape, "--epochs", "2", "--resume");
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(
+      resumed.stderr,
+      /finetune: step 26\/50/,
+      "resumed at step 26, not from scratch",
+    );
+    assert.match(resumed.stdout, /"step":50/);
+    const bad = await run(...common, "--out", dir, "--precision", "int9");
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^error: Precision 'int9' is not available in this build; use one of: fp32\./,
+    );
+    const missing = await run("--out", dir);
+    assert.match(missing.stderr, /Options '--task' and '--out' are required/);
+    const badTsv = join(dir, "bad");
+    await Deno.mkdir(badTsv);
+    await Deno.writeTextFile(
+      join(badTsv, "train.tsv"),
+      "sentence\tlabel\ngood film\t1\nbad row without label\n",
+    );
+    await Deno.writeTextFile(join(badTsv, "dev.tsv"), "sentence\tlabel\n");
+    const row = await run(
+      "--model",
+      model,
+      "--vocab",
+      join(DATA, "vocab.txt"),
+      "--data",
+      badTsv,
+      "--task",
+      "sst2",
+      "--out",
+      dir,
+    );
+    assert.equal(row.code, 1);
+    assert.match(row.stderr, /train\.tsv.*line 3/);
+    assert.doesNotMatch(row.stderr, /\n\s+at /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
