@@ -11,7 +11,9 @@ import { dirname, join } from "node:path";
 import { parseGlue } from "../../runtime/data/glue.ts";
 import { GLUE_TASKS } from "../../runtime/data/glue_tasks.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
+import { exportOnnx } from "../export/onnx_export.ts";
 import { fineTune } from "../finetune/fine_tune.ts";
+import { servingGraph } from "../finetune/serving_graph.ts";
 import { importOnnxFile } from "../frontend/import_model.ts";
 import { lineChart } from "../report/svg_chart.ts";
 import { loadCheckpoint, saveCheckpoint } from "../training/checkpoint_file.ts";
@@ -83,7 +85,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   out: {
     kind: "string",
     value: "DIR",
-    help: "output_dir: checkpoint.bin, metrics.json, loss.svg (required)",
+    help:
+      "output_dir: checkpoint.bin, metrics.json, loss.svg, model.onnx (required)",
   },
   resume: { kind: "flag", help: "continue from <out>/checkpoint.bin" },
   help: { kind: "flag", help: "show this help" },
@@ -224,6 +227,10 @@ export async function finetuneCommand(
         i,
       ) => [result.state.step - result.losses.length + i + 1, l]),
     }]),
+  );
+  await Deno.writeFile(
+    join(out, "model.onnx"),
+    exportOnnx(servingGraph(result.program, result.state)),
   );
   const last = result.history[result.history.length - 1];
   console.log(

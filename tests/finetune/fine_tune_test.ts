@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { execute } from "../../src/executor/execute.ts";
+import { makeBatches } from "../../src/finetune/batches.ts";
+import { servingGraph } from "../../src/finetune/serving_graph.ts";
 import { join } from "node:path";
 import { parseGlue } from "../../runtime/data/glue.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
@@ -147,4 +151,68 @@ Deno.test("a run killed mid-epoch and resumed from its checkpoint ends bit-ident
     assert.deepEqual(resumed.state.tensors.get(name)!.data, t.data, name);
   }
   assert.deepEqual(resumed.losses, whole.losses.slice(7));
+});
+
+Deno.test("the exported fine-tuned model gives the runtime's logits in onnxruntime-node", async () => {
+  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
+  const train = parseGlue(
+    "SST-2",
+    "train",
+    Deno.readTextFileSync(join(DATA, "train.tsv")),
+    "train",
+  ).slice(0, 32);
+  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 6))).graph;
+  const options = {
+    task: "SST-2" as const,
+    head: "classification:2",
+    epochs: 1,
+    batch: 16,
+    seq: 12,
+    learningRate: 2e-3,
+    warmupRatio: 0,
+    weightDecay: 0,
+    seed: 2,
+  };
+  const { program, state } = await fineTune(
+    imported,
+    train,
+    train.slice(0, 16),
+    tokenizer,
+    options,
+  );
+  const serving = servingGraph(program, state);
+  assert.deepEqual(serving.outputs, ["logits"]);
+  assert.ok(!serving.inputs.includes("labels"));
+  const batch = makeBatches(
+    serving,
+    train,
+    [...Array(16).keys()],
+    tokenizer,
+    "labels",
+    16,
+    12,
+  )[0];
+  const ours = execute(serving, batch.feeds).get("logits")!;
+  const session = await ort.InferenceSession.create(exportOnnx(serving));
+  const feeds = Object.fromEntries(
+    serving.inputs.map((name) => {
+      const t = batch.feeds.get(name)!;
+      return [
+        name,
+        new ort.Tensor(
+          "int64",
+          BigInt64Array.from(Array.from(t.data), (v) => BigInt(v)),
+          [...t.shape],
+        ),
+      ];
+    }),
+  );
+  const theirs = (await session.run(feeds)).logits.data as Float32Array;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < theirs.length; i++) {
+    diff = Math.max(diff, Math.abs(ours.data[i] - theirs[i]));
+    scale = Math.max(scale, Math.abs(theirs[i]));
+  }
+  assert.ok(diff / scale <= 1e-4, `relative error ${diff / scale}`);
 });

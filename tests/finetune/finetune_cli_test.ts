@@ -71,6 +71,7 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       (await loadCheckpoint(join(dir, "run", "checkpoint.bin"))).step,
       25,
     );
+    assert.ok((await Deno.stat(join(dir, "run", "model.onnx"))).size > 0);
     const metrics = JSON.parse(
       await Deno.readTextFile(join(dir, "run", "metrics.json")),
     );
