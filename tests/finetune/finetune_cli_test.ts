@@ -84,6 +84,30 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       "resumed at step 26, not from scratch",
     );
     assert.match(resumed.stdout, /"step":50/);
+    const evaluated = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CLI.replace("finetune.ts", "eval.ts"),
+        ...common,
+        "--checkpoint",
+        join(dir, "run", "checkpoint.bin"),
+        "--batch",
+        "32",
+        "--seq",
+        "12",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(evaluated.code, 0, new TextDecoder().decode(evaluated.stderr));
+    const scored = JSON.parse(new TextDecoder().decode(evaluated.stdout));
+    assert.equal(scored.step, 50);
+    assert.equal(
+      scored.metrics.accuracy,
+      JSON.parse(resumed.stdout).dev.accuracy,
+      "eval agrees with the run's last epoch",
+    );
     const bad = await run(...common, "--out", dir, "--precision", "int9");
     assert.equal(bad.code, 2);
     assert.match(
