@@ -7,7 +7,12 @@
 
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import onnx from "onnx-proto";
-import { allocate, type DType, type TensorData } from "../ir/dtype.ts";
+import {
+  allocate,
+  BYTES_PER_ELEMENT,
+  type DType,
+  type TensorData,
+} from "../ir/dtype.ts";
 import { sizeOf, type Tensor } from "../ir/tensor.ts";
 import {
   ExternalDataError,
@@ -27,21 +32,6 @@ export interface TensorSource {
   /** Data files already read, by resolved path; shared across tensors. */
   readonly cache?: Map<string, Uint8Array>;
 }
-
-const BYTES: Record<DType, number> = {
-  f32: 4,
-  f16: 2,
-  f64: 8,
-  i8: 1,
-  u8: 1,
-  i16: 2,
-  u16: 2,
-  i32: 4,
-  u32: 4,
-  i64: 8,
-  u64: 8,
-  bool: 1,
-};
 
 /** Converts IEEE half-precision bits to the number they encode. */
 export function halfToFloat(bits: number): number {
@@ -95,11 +85,11 @@ function fromRaw(
   name: string,
   file: string | undefined,
 ): TensorData {
-  if (raw.length !== n * BYTES[dtype]) {
+  if (raw.length !== n * BYTES_PER_ELEMENT[dtype]) {
     throw new MalformedTensorError(
       name,
       `it holds ${raw.length} bytes of raw data but ${n} ${dtype} elements need ${
-        n * BYTES[dtype]
+        n * BYTES_PER_ELEMENT[dtype]
       }`,
       file,
     );

@@ -38,6 +38,22 @@ export type TensorData =
   | Int32Array
   | Uint32Array;
 
+/** Bytes per element of each dtype in memory and in ONNX raw data. */
+export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = {
+  f32: 4,
+  f16: 2,
+  f64: 8,
+  i8: 1,
+  u8: 1,
+  i16: 2,
+  u16: 2,
+  i32: 4,
+  u32: 4,
+  i64: 8,
+  u64: 8,
+  bool: 1,
+};
+
 /** Whether `s` names a dtype. */
 export function isDType(s: string): s is DType {
   return (DTYPES as readonly string[]).includes(s);

@@ -12,24 +12,8 @@
  * @module
  */
 
-import { type DType } from "../ir/dtype.ts";
+import { BYTES_PER_ELEMENT } from "../ir/dtype.ts";
 import { type Graph, isStatic } from "../ir/graph.ts";
-
-/** Bytes per element of each dtype as the arena stores it. */
-export const ELEMENT_BYTES: Readonly<Record<DType, number>> = {
-  f32: 4,
-  f16: 2,
-  f64: 8,
-  i8: 1,
-  u8: 1,
-  i16: 2,
-  u16: 2,
-  i32: 4,
-  u32: 4,
-  i64: 8,
-  u64: 8,
-  bool: 1,
-};
 
 /** Where one value lives and when. */
 export interface Placement {
@@ -96,7 +80,10 @@ function sizeOf(graph: Graph, name: string, alignment: number): number {
     throw new MemoryPlanError(name, `its shape [${type.shape}] is not static.`);
   }
   const elements = (type.shape as number[]).reduce((a, b) => a * b, 1);
-  return align(Math.max(elements * ELEMENT_BYTES[type.dtype], 1), alignment);
+  return align(
+    Math.max(elements * BYTES_PER_ELEMENT[type.dtype], 1),
+    alignment,
+  );
 }
 
 /** Plans the arena of a static graph; `alignment` is in bytes (16 suits WASM SIMD). */
