@@ -9,17 +9,16 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
-import { parseGlue } from "../runtime/data/glue.ts";
+import { join } from "node:path";
 import { loadTokenizer } from "../runtime/data/read_file.ts";
 import {
   formatOptions,
+  numberOption,
   type OptionSpec,
-  parseArgs,
-  UsageError,
+  parseCommand,
 } from "../src/cli/args.ts";
 import { runMain } from "../src/cli/main.ts";
-import { resolveTask } from "../src/cli/outliers.ts";
+import { readSplit, taskFiles } from "../src/cli/task_options.ts";
 import { Progress } from "../src/cli/progress.ts";
 import { compileForSummary, summarize } from "../src/cli/summary.ts";
 import { exportOnnx } from "../src/export/onnx_export.ts";
@@ -101,24 +100,19 @@ function sparkline(values: readonly number[], width = 60): string {
 }
 
 async function demo(argv: readonly string[]): Promise<number> {
-  const { options, positional } = parseArgs(argv, OPTIONS);
-  if (options.get("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length > 0) {
-    throw new UsageError(`Unexpected argument '${positional[0]}'.`);
-  }
+  const args = parseCommand(argv, OPTIONS, USAGE);
+  if (args === undefined) return 0;
+  const { options } = args;
   const out = (options.get("out") as string | undefined) ?? "build/demo";
-  const data = (options.get("data") as string | undefined) ?? TINY_DATA;
-  const task = resolveTask(
-    (options.get("task") as string | undefined) ?? "sst2",
-  );
-  const lr = Number((options.get("lr") as string | undefined) ?? "1e-3");
-  if (!(lr > 0)) throw new UsageError(`Option '--lr' must be a number > 0.`);
+  const modelPath = options.get("model") as string | undefined;
+  const files = taskFiles(args, {
+    task: "sst2",
+    data: TINY_DATA,
+    ...(modelPath === undefined ? { vocab: join(TINY_DATA, "vocab.txt") } : {}),
+  });
+  const lr = numberOption(args, "lr", 1e-3, (x) => x > 0, "a number > 0");
   await Deno.mkdir(out, { recursive: true });
 
-  const modelPath = options.get("model") as string | undefined;
   let imported;
   let opset;
   if (modelPath === undefined) {
@@ -135,16 +129,11 @@ async function demo(argv: readonly string[]): Promise<number> {
   } else {
     ({ graph: imported, opset } = importOnnxFile(modelPath));
   }
-  const vocab = (options.get("vocab") as string | undefined) ??
-    (modelPath === undefined
-      ? join(TINY_DATA, "vocab.txt")
-      : join(dirname(modelPath), "vocab.txt"));
-  const tokenizer = await loadTokenizer(vocab);
-  const read = async (split: "train" | "dev") => {
-    const file = join(data, `${split}.tsv`);
-    return parseGlue(task, split, await Deno.readTextFile(file), file);
-  };
-  const [train, dev] = [await read("train"), await read("dev")];
+  const tokenizer = await loadTokenizer(files.vocab);
+  const [train, dev] = [
+    await readSplit(files, "train"),
+    await readSplit(files, "dev"),
+  ];
   const batch = (options.get("batch") as number | undefined) ?? 16;
   const seq = (options.get("seq") as number | undefined) ?? 16;
   const epochs = (options.get("epochs") as number | undefined) ?? 5;
@@ -161,7 +150,7 @@ async function demo(argv: readonly string[]): Promise<number> {
     "tokens",
   );
   const result = await fineTune(imported, train, dev, tokenizer, {
-    task,
+    task: files.task,
     head: "classification:2",
     epochs,
     batch,
@@ -189,7 +178,7 @@ async function demo(argv: readonly string[]): Promise<number> {
   await Deno.writeTextFile(join(out, "loss.svg"), curve);
   await Deno.writeTextFile(
     join(out, "metrics.json"),
-    JSON.stringify({ task, history: result.history }, null, 1),
+    JSON.stringify({ task: files.task, history: result.history }, null, 1),
   );
   const last = result.history[result.history.length - 1];
   console.log(

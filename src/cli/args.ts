@@ -95,3 +95,60 @@ export function formatOptions(
   });
   return rows.join("\n");
 }
+
+/**
+ * Parses a command's arguments: prints `usage` and returns `undefined` for
+ * `--help` (which every spec should declare), and checks the number of
+ * positional arguments.
+ */
+export function parseCommand(
+  argv: readonly string[],
+  spec: Readonly<Record<string, OptionSpec>>,
+  usage: string,
+  positional: { min: number; max: number; what: string } = {
+    min: 0,
+    max: 0,
+    what: "argument",
+  },
+): ParsedArgs | undefined {
+  const parsed = parseArgs(argv, spec);
+  if (parsed.options.get("help")) {
+    console.log(usage);
+    return undefined;
+  }
+  const n = parsed.positional.length;
+  if (n < positional.min || n > positional.max) {
+    const count = (k: number) => (k === 1 ? "one" : String(k));
+    const expected = positional.min === positional.max
+      ? count(positional.max)
+      : `${positional.min} to ${positional.max}`;
+    throw new UsageError(
+      `Expected ${expected} ${positional.what}${
+        positional.max === 1 ? "" : "s"
+      }, got ${n}${n > 0 ? `: ${parsed.positional.join(", ")}` : ""}.`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * A numeric option given as text: `fallback` when absent, a
+ * {@linkcode UsageError} naming `domain` when not a finite number for which
+ * `ok` holds.
+ */
+export function numberOption(
+  { options }: ParsedArgs,
+  name: string,
+  fallback: number,
+  ok: (x: number) => boolean,
+  domain: string,
+): number {
+  const text = options.get(name) as string | undefined;
+  const value = text === undefined ? fallback : Number(text);
+  if (!Number.isFinite(value) || !ok(value)) {
+    throw new UsageError(
+      `Option '--${name}' must be ${domain}, got '${text}'.`,
+    );
+  }
+  return value;
+}

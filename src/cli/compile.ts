@@ -13,14 +13,12 @@ import type { CompileOptions } from "../passes/pass.ts";
 import {
   formatOptions,
   type OptionSpec,
-  parseArgs,
+  parseCommand,
   UsageError,
 } from "./args.ts";
+import { checkModelFile, DEFAULT_MODEL } from "./task_options.ts";
 import { runMain } from "./main.ts";
 import { compileForSummary, summarize } from "./summary.ts";
-
-/** The model compiled when none is named: the pretrained BERT-mini in shared/. */
-export const DEFAULT_MODEL = "../shared/models/tessera-bert-mini/encoder.onnx";
 
 const OPTIONS: Record<string, OptionSpec> = {
   batch: {
@@ -81,28 +79,15 @@ async function writeDump(
   await Deno.writeTextFile(file, printGraph(graph));
 }
 
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the compile command on `argv`; returns the exit code. */
 export async function compileCommand(argv: readonly string[]): Promise<number> {
-  const { options, positional } = parseArgs(argv, OPTIONS);
-  if (options.get("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length > 1) {
-    throw new UsageError(
-      `Expected one model file, got ${positional.length}: ${
-        positional.join(", ")
-      }.`,
-    );
-  }
+  const args = parseCommand(argv, OPTIONS, USAGE, {
+    min: 0,
+    max: 1,
+    what: "model file",
+  });
+  if (args === undefined) return 0;
+  const { options, positional } = args;
   const path = positional[0] ?? DEFAULT_MODEL;
   const compileOptions: CompileOptions = {
     batch: (options.get("batch") as number | undefined) ?? 1,
@@ -110,11 +95,7 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
     dims: parseDims((options.get("dim") as string[] | undefined) ?? []),
   };
   const dumpDir = options.get("dump-ir") as string | undefined;
-  if (!isFile(path)) {
-    throw new Error(
-      `Model file '${path}' does not exist or is not a file; check the path.`,
-    );
-  }
+  checkModelFile(path);
   const { graph, warnings, opset } = await importOnnxFile(path);
   for (const w of warnings) console.error(`warning: ${w}`);
   const dumps: [number, string, Graph][] = [[0, "import", graph]];

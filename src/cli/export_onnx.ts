@@ -19,10 +19,11 @@ import { FORWARD_PIPELINE, runPipeline } from "../passes/pipeline.ts";
 import {
   formatOptions,
   type OptionSpec,
-  parseArgs,
+  parseCommand,
   UsageError,
 } from "./args.ts";
 import { runMain } from "./main.ts";
+import { checkModelFile } from "./task_options.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   out: { kind: "string", value: "FILE", help: "the ONNX file to write" },
@@ -62,28 +63,15 @@ ${formatOptions(OPTIONS)}
 
 Passes: ${FORWARD_PIPELINE.map((p) => p.name).join(" → ")}`;
 
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the export command on `argv`; returns the exit code. */
 export async function exportCommand(argv: readonly string[]): Promise<number> {
-  const { options, positional } = parseArgs(argv, OPTIONS);
-  if (options.get("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length !== 1) {
-    throw new UsageError(
-      `Expected one model file, got ${positional.length}${
-        positional.length > 0 ? `: ${positional.join(", ")}` : ""
-      }.`,
-    );
-  }
+  const args = parseCommand(argv, OPTIONS, USAGE, {
+    min: 1,
+    max: 1,
+    what: "model file",
+  });
+  if (args === undefined) return 0;
+  const { options, positional } = args;
   const out = options.get("out") as string | undefined;
   if (out === undefined) {
     throw new UsageError("Option '--out FILE' is required.");
@@ -101,11 +89,7 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     throw new ExportOpsetError(opset, MIN_EXPORT_OPSET, MAX_EXPORT_OPSET);
   }
   const path = positional[0];
-  if (!isFile(path)) {
-    throw new Error(
-      `Model file '${path}' does not exist or is not a file; check the path.`,
-    );
-  }
+  checkModelFile(path);
   const { graph, warnings } = importOnnxFile(path);
   for (const w of warnings) console.error(`warning: ${w}`);
   const exported: Graph = keepSymbolic ? graph : runPipeline(graph, {

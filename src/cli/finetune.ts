@@ -1,15 +1,14 @@
 /**
  * `deno task finetune`: fine-tunes an ONNX encoder on a GLUE task with a
  * progress line, dev metrics after every epoch, atomic checkpoints and
- * `--resume`, and writes metrics.json plus a loss-curve picture. Option names
- * follow Hugging Face's run_glue.py where they mean the same.
+ * `--resume`, and writes metrics.json, a loss-curve picture and the
+ * fine-tuned model as ONNX. Option names follow Hugging Face's run_glue.py
+ * where they mean the same.
  *
  * @module
  */
 
-import { dirname, join } from "node:path";
-import { parseGlue } from "../../runtime/data/glue.ts";
-import { GLUE_TASKS } from "../../runtime/data/glue_tasks.ts";
+import { join } from "node:path";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { exportOnnx } from "../export/onnx_export.ts";
 import { fineTune } from "../finetune/fine_tune.ts";
@@ -19,40 +18,20 @@ import { lineChart } from "../report/svg_chart.ts";
 import { loadCheckpoint, saveCheckpoint } from "../training/checkpoint_file.ts";
 import {
   formatOptions,
+  numberOption,
   type OptionSpec,
-  parseArgs,
+  parseCommand,
   UsageError,
 } from "./args.ts";
-import { DEFAULT_MODEL } from "./compile.ts";
 import { runMain } from "./main.ts";
-import { resolveTask } from "./outliers.ts";
 import { Progress } from "./progress.ts";
+import { headFor, readSplit, TASK_OPTIONS, taskFiles } from "./task_options.ts";
 
 /** Precision recipes this build can train; the integer ones come with the integer-recipes work. */
 const PRECISIONS = ["fp32"];
 
 const OPTIONS: Record<string, OptionSpec> = {
-  model: {
-    kind: "string",
-    value: "FILE",
-    help: `ONNX encoder (default ${DEFAULT_MODEL})`,
-  },
-  task: {
-    kind: "string",
-    value: "NAME",
-    help: "GLUE task: sst2, cola, mrpc, stsb, rte, … (required)",
-  },
-  data: {
-    kind: "string",
-    value: "DIR",
-    help:
-      "the task's folder with train.tsv and dev.tsv (default ../shared/data/<TASK>)",
-  },
-  vocab: {
-    kind: "string",
-    value: "FILE",
-    help: "vocab.txt (default: beside the model)",
-  },
+  ...TASK_OPTIONS,
   precision: {
     kind: "string",
     value: "NAME",
@@ -100,43 +79,16 @@ every epoch with the task's GLUE metric.
 Options:
 ${formatOptions(OPTIONS)}`;
 
-function numberOption(
-  options: Map<string, unknown>,
-  name: string,
-  fallback: number,
-  ok: (x: number) => boolean,
-  domain: string,
-) {
-  const text = options.get(name) as string | undefined;
-  const value = text === undefined ? fallback : Number(text);
-  if (!Number.isFinite(value) || !ok(value)) {
-    throw new UsageError(
-      `Option '--${name}' must be ${domain}, got '${text}'.`,
-    );
-  }
-  return value;
-}
-
 /** Runs the finetune command; returns the exit code. */
 export async function finetuneCommand(
   argv: readonly string[],
 ): Promise<number> {
-  const { options, positional } = parseArgs(argv, OPTIONS);
-  if (options.get("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length > 0) {
-    throw new UsageError(
-      `Unexpected argument '${positional[0]}'; name the model with --model.`,
-    );
-  }
-  const taskName = options.get("task") as string | undefined;
+  const args = parseCommand(argv, OPTIONS, USAGE);
+  if (args === undefined) return 0;
+  const { options } = args;
   const out = options.get("out") as string | undefined;
-  if (taskName === undefined || out === undefined) {
-    throw new UsageError("Options '--task' and '--out' are required.");
-  }
-  const task = resolveTask(taskName);
+  if (out === undefined) throw new UsageError("Option '--out' is required.");
+  const files = taskFiles(args);
   const precision = (options.get("precision") as string | undefined) ?? "fp32";
   if (!PRECISIONS.includes(precision)) {
     throw new UsageError(
@@ -145,51 +97,39 @@ export async function finetuneCommand(
       }.`,
     );
   }
-  const model = (options.get("model") as string | undefined) ?? DEFAULT_MODEL;
-  const data = (options.get("data") as string | undefined) ??
-    join("../shared/data", task);
-  const labels = GLUE_TASKS[task].labels;
   const run = {
-    task,
-    head: labels === null ? "regression" : `classification:${labels.length}`,
+    task: files.task,
+    head: headFor(files.task),
     epochs: (options.get("epochs") as number | undefined) ?? 3,
     batch: (options.get("batch") as number | undefined) ?? 32,
     seq: (options.get("seq") as number | undefined) ?? 128,
-    learningRate: numberOption(
-      options,
-      "lr",
-      2e-5,
-      (x) => x > 0,
-      "a number > 0",
-    ),
+    learningRate: numberOption(args, "lr", 2e-5, (x) => x > 0, "a number > 0"),
     warmupRatio: numberOption(
-      options,
+      args,
       "warmup-ratio",
       0,
       (x) => x >= 0 && x < 1,
       "in [0, 1)",
     ),
-    weightDecay: numberOption(options, "weight-decay", 0, (x) => x >= 0, "≥ 0"),
+    weightDecay: numberOption(args, "weight-decay", 0, (x) => x >= 0, "≥ 0"),
     seed: (options.get("seed") as number | undefined) ?? 1,
   };
   const checkpoint = join(out, "checkpoint.bin");
   const resume = options.get("resume")
     ? await loadCheckpoint(checkpoint)
     : undefined;
-
-  const tokenizer = await loadTokenizer(
-    (options.get("vocab") as string | undefined) ??
-      join(dirname(model), "vocab.txt"),
-  );
-  const read = async (split: "train" | "dev") => {
-    const file = join(data, `${split}.tsv`);
-    return parseGlue(task, split, await Deno.readTextFile(file), file);
-  };
-  const [train, dev] = [await read("train"), await read("dev")];
-  const { graph } = importOnnxFile(model);
+  const tokenizer = await loadTokenizer(files.vocab);
+  const [train, dev] = [
+    await readSplit(files, "train"),
+    await readSplit(files, "dev"),
+  ];
+  const { graph } = importOnnxFile(files.model);
   await Deno.mkdir(out, { recursive: true });
-  const total = Math.ceil(train.length / run.batch) * run.epochs;
-  const progress = new Progress("finetune: step", total, "tokens");
+  const progress = new Progress(
+    "finetune: step",
+    Math.ceil(train.length / run.batch) * run.epochs,
+    "tokens",
+  );
   let lastLoss = NaN;
   const result = await fineTune(graph, train, dev, tokenizer, run, {
     onStep: (step, _total, loss, tokens) => {
@@ -208,8 +148,8 @@ export async function finetuneCommand(
     checkpointEvery: options.get("save-steps") as number | undefined,
   }, resume);
   const metrics = {
-    model,
-    task,
+    model: files.model,
+    task: files.task,
     precision,
     options: run,
     history: result.history,
@@ -218,14 +158,12 @@ export async function finetuneCommand(
     join(out, "metrics.json"),
     JSON.stringify(metrics, null, 1),
   );
+  const firstStep = result.state.step - result.losses.length + 1;
   await Deno.writeTextFile(
     join(out, "loss.svg"),
-    lineChart(`${task} training loss (${precision})`, "step", "loss", [{
+    lineChart(`${files.task} training loss (${precision})`, "step", "loss", [{
       name: "loss per step",
-      points: result.losses.map((
-        l,
-        i,
-      ) => [result.state.step - result.losses.length + i + 1, l]),
+      points: result.losses.map((l, i) => [firstStep + i, l]),
     }]),
   );
   await Deno.writeFile(
@@ -234,7 +172,11 @@ export async function finetuneCommand(
   );
   const last = result.history[result.history.length - 1];
   console.log(
-    JSON.stringify({ task, step: result.state.step, dev: last?.dev ?? null }),
+    JSON.stringify({
+      task: files.task,
+      step: result.state.step,
+      dev: last?.dev ?? null,
+    }),
   );
   return 0;
 }

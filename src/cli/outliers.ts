@@ -5,14 +5,9 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { padBatch } from "../../runtime/data/encoding.ts";
-import { parseGlue } from "../../runtime/data/glue.ts";
-import {
-  GLUE_TASKS,
-  type GlueSplit,
-  type GlueTaskName,
-} from "../../runtime/data/glue_tasks.ts";
+import type { GlueSplit } from "../../runtime/data/glue_tasks.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import {
   formatReport,
@@ -23,30 +18,16 @@ import { importOnnxFile } from "../frontend/import_model.ts";
 import { logBarChart, logHistogram } from "../report/svg_chart.ts";
 import {
   formatOptions,
+  numberOption,
   type OptionSpec,
-  parseArgs,
-  UsageError,
+  parseCommand,
 } from "./args.ts";
-import { DEFAULT_MODEL } from "./compile.ts";
 import { runMain } from "./main.ts";
 import { Progress } from "./progress.ts";
+import { readSplit, TASK_OPTIONS, taskFiles } from "./task_options.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
-  model: {
-    kind: "string",
-    value: "FILE",
-    help: `ONNX model (default ${DEFAULT_MODEL})`,
-  },
-  task: {
-    kind: "string",
-    value: "NAME",
-    help: "GLUE task: sst2, cola, mrpc, stsb, rte, … (default sst2)",
-  },
-  data: {
-    kind: "string",
-    value: "DIR",
-    help: "the task's folder (default ../shared/data/<TASK>)",
-  },
+  ...TASK_OPTIONS,
   split: {
     kind: "string",
     value: "NAME",
@@ -91,32 +72,6 @@ the channels and tokens that carry them, and |k| > 127 events of Approach 2.
 Options:
 ${formatOptions(OPTIONS)}`;
 
-/** A GLUE task from a loose spelling (`sst2`, `SST-2`, `sts-b`). */
-export function resolveTask(name: string): GlueTaskName {
-  const key = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
-  const task = (Object.keys(GLUE_TASKS) as GlueTaskName[]).find((t) =>
-    key(t) === key(name)
-  );
-  if (task === undefined) {
-    throw new UsageError(
-      `Unknown task '${name}'. Known tasks: ${
-        Object.keys(GLUE_TASKS).join(", ")
-      }.`,
-    );
-  }
-  return task;
-}
-
-function parseGamma(text: string | undefined): number {
-  const gamma = Number(text ?? "5");
-  if (!Number.isFinite(gamma) || gamma <= 0) {
-    throw new UsageError(
-      `Option '--gamma' must be a number > 0, got '${text}'.`,
-    );
-  }
-  return gamma;
-}
-
 async function writePictures(
   report: OutlierReport,
   out: string,
@@ -149,37 +104,20 @@ async function writePictures(
 export async function outliersCommand(
   argv: readonly string[],
 ): Promise<number> {
-  const { options, positional } = parseArgs(argv, OPTIONS);
-  if (options.get("help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positional.length > 0) {
-    throw new UsageError(
-      `Unexpected argument '${positional[0]}'; name the model with --model.`,
-    );
-  }
-  const model = (options.get("model") as string | undefined) ?? DEFAULT_MODEL;
-  const task = resolveTask(
-    (options.get("task") as string | undefined) ?? "sst2",
-  );
-  const data = (options.get("data") as string | undefined) ??
-    join("../shared/data", task);
+  const args = parseCommand(argv, OPTIONS, USAGE);
+  if (args === undefined) return 0;
+  const { options } = args;
+  const files = taskFiles(args, { task: "sst2" });
   const split =
     ((options.get("split") as string | undefined) ?? "dev") as GlueSplit;
-  const gamma = parseGamma(options.get("gamma") as string | undefined);
+  const gamma = numberOption(args, "gamma", 5, (x) => x > 0, "a number > 0");
   const samples = (options.get("samples") as number | undefined) ?? 256;
   const batchSize = (options.get("batch") as number | undefined) ?? 8;
   const maxLength = (options.get("max-seq-length") as number | undefined) ??
     128;
   const out = (options.get("out") as string | undefined) ?? "runs/outliers";
-  const vocabPath = (options.get("vocab") as string | undefined) ??
-    join(dirname(model), "vocab.txt");
-
-  const file = join(data, `${split}.tsv`);
-  const examples = parseGlue(task, split, await Deno.readTextFile(file), file)
-    .slice(0, samples);
-  const tokenizer = await loadTokenizer(vocabPath);
+  const examples = (await readSplit(files, split)).slice(0, samples);
+  const tokenizer = await loadTokenizer(files.vocab);
   const batches = [];
   for (let i = 0; i < examples.length; i += batchSize) {
     const rows = examples.slice(i, i + batchSize).map((e) =>
@@ -192,7 +130,7 @@ export async function outliersCommand(
       : Math.min(maxLength, Math.ceil(longest / 16) * 16);
     batches.push(padBatch(rows, length, tokenizer.vocab.special.pad));
   }
-  const { graph } = importOnnxFile(model);
+  const { graph } = importOnnxFile(files.model);
   const progress = new Progress("outliers: batch", batches.length, "tokens");
   const report = measureOutliers(
     graph,
@@ -204,11 +142,15 @@ export async function outliersCommand(
   await Deno.mkdir(out, { recursive: true });
   await Deno.writeTextFile(
     join(out, "report.json"),
-    JSON.stringify({ model, task, split, ...report }, null, 1),
+    JSON.stringify(
+      { model: files.model, task: files.task, split, ...report },
+      null,
+      1,
+    ),
   );
   await writePictures(report, out);
   console.log(
-    `${model} on ${report.sentences} ${task} ${split} sentences (${report.tokens} tokens), γ = ${gamma}\n`,
+    `${files.model} on ${report.sentences} ${files.task} ${split} sentences (${report.tokens} tokens), γ = ${gamma}\n`,
   );
   console.log(formatReport(report));
   console.log(
