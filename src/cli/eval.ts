@@ -74,7 +74,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
     examples.length,
     run,
   );
-  const metrics = evaluate(program, state, examples, tokenizer, run);
+  const metrics = await evaluate(program, state, examples, tokenizer, run);
   console.log(
     JSON.stringify({
       task: files.task,

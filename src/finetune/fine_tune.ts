@@ -3,8 +3,9 @@
  * epoch by epoch on GLUE examples and scores the dev set after each epoch
  * with the metric GLUE uses for the task.
  *
- * The steps run on the reference trainer for now; the WASM engine slots in
- * behind the same calls.
+ * Steps and evaluations run on the WebAssembly engine by default, or on the
+ * reference executor (`backend: "reference"`), the oracle the engine is
+ * tested against.
  *
  * @module
  */
@@ -13,17 +14,14 @@ import type { GlueExample } from "../../runtime/data/glue.ts";
 import type { GlueTaskName } from "../../runtime/data/glue_tasks.ts";
 import { glueScores } from "../../runtime/data/metrics.ts";
 import type { BertTokenizer } from "../../runtime/data/tokenizer.ts";
-import { execute } from "../executor/execute.ts";
-import { replaceConstants } from "../export/replace_constants.ts";
 import type { Graph } from "../ir/graph.ts";
-import type { Tensor } from "../ir/tensor.ts";
 import {
   compileTraining,
   type TrainingProgram,
 } from "../passes/training_pipeline.ts";
 import { initialTrainingState, type TrainingState } from "../training/state.ts";
-import { trainStep } from "../training/reference_trainer.ts";
 import { makeBatches, shuffledOrder } from "./batches.ts";
+import { type Backend, forwardRunner, stepRunner } from "./step_runner.ts";
 
 /** Settings of a run (Hugging Face `run_glue.py` meanings). */
 export interface FineTuneOptions {
@@ -36,6 +34,8 @@ export interface FineTuneOptions {
   readonly warmupRatio: number;
   readonly weightDecay: number;
   readonly seed: number;
+  /** Where steps and evaluations run (default `wasm`). */
+  readonly backend?: Backend;
 }
 
 /** What one epoch gave. */
@@ -73,41 +73,34 @@ export interface FineTuneResult {
   readonly history: readonly EpochReport[];
 }
 
-/** The trained weights from a state (parameters only, not the moments). */
-function weightsOf(
-  state: TrainingState,
-  params: readonly string[],
-): Map<string, Tensor> {
-  return new Map(params.map((p) => [p, state.tensors.get(p)!]));
-}
-
-/** Dev metrics of `forward` with the weights of `state`. */
-export function evaluate(
+/** Dev metrics of the program's forward graph with the weights of `state`. */
+export async function evaluate(
   program: TrainingProgram,
   state: TrainingState,
   dev: readonly GlueExample[],
   tokenizer: BertTokenizer,
   options: FineTuneOptions,
-): Record<string, number> {
-  const graph: Graph = replaceConstants(
+): Promise<Record<string, number>> {
+  const run = await forwardRunner(
+    options.backend ?? "wasm",
     program.forward,
-    weightsOf(state, program.params),
+    program.params,
+    state,
   );
   const order = dev.map((_, i) => i);
   const predictions: number[] = [];
   const labels: number[] = [];
-  for (
-    const batch of makeBatches(
-      graph,
-      dev,
-      order,
-      tokenizer,
-      program.labels[0],
-      options.batch,
-      options.seq,
-    )
-  ) {
-    const logits = execute(graph, batch.feeds).get("logits")!;
+  const batches = makeBatches(
+    program.forward,
+    dev,
+    order,
+    tokenizer,
+    program.labels[0],
+    options.batch,
+    options.seq,
+  );
+  for (const batch of batches) {
+    const logits = run(batch.feeds).get("logits")!;
     const classes = logits.shape[logits.shape.length - 1];
     for (let r = 0; r < batch.rows; r++) {
       const row = Array.from(
@@ -160,17 +153,19 @@ export async function fineTune(
   const stepsPerEpoch = Math.ceil(train.length / options.batch);
   const totalSteps = stepsPerEpoch * options.epochs;
   const program = compileRun(imported, train.length, options);
-  let state = resume ??
+  const start = resume ??
     initialTrainingState(program.gradients, options.seed, program.params);
+  const runner = await stepRunner(options.backend ?? "wasm", program, start);
+  let step = start.step;
   const losses: number[] = [];
   const history: EpochReport[] = [];
   let tokens = 0;
-  const firstEpoch = Math.floor(state.step / stepsPerEpoch) + 1;
+  const firstEpoch = Math.floor(step / stepsPerEpoch) + 1;
   for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
     const start = performance.now();
     const epochTokens = tokens;
     const order = shuffledOrder(train.length, options.seed, epoch);
-    const skip = state.step - (epoch - 1) * stepsPerEpoch;
+    const skip = step - (epoch - 1) * stepsPerEpoch;
     const batches = makeBatches(
       program.forward,
       train,
@@ -182,34 +177,33 @@ export async function fineTune(
     );
     let sum = 0;
     for (const batch of batches) {
-      const result = trainStep(program.step, state, batch.feeds);
-      state = result.state;
-      const loss = result.outputs.get("loss")!.data[0];
+      const loss = runner.step(batch.feeds);
+      step++;
       losses.push(loss);
       sum += loss;
       tokens += batch.tokens;
-      hooks.onStep?.(state.step, totalSteps, loss, tokens);
+      hooks.onStep?.(step, totalSteps, loss, tokens);
       if (
         hooks.checkpointEvery !== undefined &&
-        state.step % hooks.checkpointEvery === 0
+        step % hooks.checkpointEvery === 0
       ) {
-        await hooks.onCheckpoint?.(state);
+        await hooks.onCheckpoint?.(runner.state());
       }
-      if (hooks.stopAfter !== undefined && state.step >= hooks.stopAfter) {
-        return { program, state, losses, history };
+      if (hooks.stopAfter !== undefined && step >= hooks.stopAfter) {
+        return { program, state: runner.state(), losses, history };
       }
     }
     const seconds = (performance.now() - start) / 1000;
     const report: EpochReport = {
       epoch,
-      step: state.step,
+      step,
       trainLoss: sum / batches.length,
-      dev: evaluate(program, state, dev, tokenizer, options),
+      dev: await evaluate(program, runner.state(), dev, tokenizer, options),
       tokensPerSecond: (tokens - epochTokens) / seconds,
     };
     history.push(report);
     hooks.onEpoch?.(report);
-    await hooks.onCheckpoint?.(state);
+    await hooks.onCheckpoint?.(runner.state());
   }
-  return { program, state, losses, history };
+  return { program, state: runner.state(), losses, history };
 }

@@ -216,3 +216,51 @@ Deno.test("the exported fine-tuned model gives the runtime's logits in onnxrunti
   }
   assert.ok(diff / scale <= 1e-4, `relative error ${diff / scale}`);
 });
+
+Deno.test("the WASM engine trains like the reference executor", async () => {
+  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
+  const train = parseGlue(
+    "SST-2",
+    "train",
+    Deno.readTextFileSync(join(DATA, "train.tsv")),
+    "train",
+  ).slice(0, 64);
+  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 8))).graph;
+  const options = {
+    task: "SST-2" as const,
+    head: "classification:2",
+    epochs: 2,
+    batch: 16,
+    seq: 12,
+    learningRate: 2e-3,
+    warmupRatio: 0.1,
+    weightDecay: 0.01,
+    seed: 3,
+  };
+  const wasm = await fineTune(
+    imported,
+    train,
+    train.slice(0, 32),
+    tokenizer,
+    options,
+  );
+  const reference = await fineTune(
+    imported,
+    train,
+    train.slice(0, 32),
+    tokenizer,
+    { ...options, backend: "reference" },
+  );
+  assert.equal(wasm.losses.length, 8);
+  wasm.losses.forEach((loss, i) => {
+    assert.ok(
+      Math.abs(loss - reference.losses[i]) <=
+        1e-4 * Math.abs(reference.losses[i]),
+      `step ${i + 1}: ${loss} vs ${reference.losses[i]}`,
+    );
+  });
+  assert.deepEqual(
+    wasm.history.map((h) => h.dev),
+    reference.history.map((h) => h.dev),
+  );
+});
