@@ -1,0 +1,209 @@
+/**
+ * End-to-end throughput of the execution engine on BERT-mini
+ * (tessera-bert-mini, 4 layers, hidden 256), 1 thread, real MRPC inputs:
+ * tokens/s of one forward pass for the engine, the reference executor,
+ * onnxruntime-node and onnxruntime-web (WASM); and of one training step
+ * (forward, backward, clipping, AdamW with resident state) for the engine
+ * and the reference executor. ONNX Runtime has no training step here.
+ *
+ * Usage: `deno run -A bench/engine.ts [--batches 8,32] [--seq 128]
+ * [--reference-max-batch 8] [--runs 5]`; the reference executor is slow
+ * (double-precision JS loops) and runs once, only up to the given batch.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import * as ortNode from "onnxruntime-node";
+import * as ortWeb from "onnxruntime-web";
+import { Engine } from "../runtime/engine/mod.ts";
+import { execute } from "../src/executor/execute.ts";
+import { importOnnxFile } from "../src/frontend/import_model.ts";
+import type { Tensor } from "../src/ir/tensor.ts";
+import { tensor } from "../src/ir/tensor.ts";
+import { runPipeline } from "../src/passes/pipeline.ts";
+import { realFeeds, SHARED } from "../tests/models/model_inputs.ts";
+import { encoderStep } from "../tests/engine/training_graph.ts";
+
+const MODEL = `${SHARED}models/tessera-bert-mini/encoder.onnx`;
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    batches: { type: "string", default: "8,32" },
+    seq: { type: "string", default: "128" },
+    "reference-max-batch": { type: "string", default: "8" },
+    runs: { type: "string", default: "5" },
+  },
+});
+const BATCHES = values.batches.split(",").map(Number);
+const SEQ = Number(values.seq);
+const REFERENCE_MAX = Number(values["reference-max-batch"]);
+const RUNS = Number(values.runs);
+
+interface Row {
+  task: string;
+  batch: number;
+  runtime: string;
+  ms: number;
+  tokensPerS: number;
+  note: string;
+}
+const rows: Row[] = [];
+const record = (
+  task: string,
+  batch: number,
+  runtime: string,
+  ms: number,
+  note = "",
+) => {
+  const row = {
+    task,
+    batch,
+    runtime,
+    ms,
+    tokensPerS: (batch * SEQ) / (ms / 1000),
+    note,
+  };
+  rows.push(row);
+  console.error(`${task} b${batch} ${runtime}: ${ms.toFixed(1)} ms ${note}`);
+};
+
+/** Median wall time in ms of `runs` calls of `run`, after one warm-up call. */
+async function medianMs(run: () => unknown, runs: number): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
+
+/** Wall time in ms of one call. */
+function once(run: () => unknown): number {
+  const t0 = performance.now();
+  run();
+  return performance.now() - t0;
+}
+
+ortWeb.env.wasm.numThreads = 1;
+const ORT_TYPES: Record<string, "int64" | "int32" | "float32"> = {
+  i64: "int64",
+  i32: "int32",
+  f32: "float32",
+};
+const modelBytes = Deno.readFileSync(MODEL);
+
+/** Feeds as ONNX Runtime tensors of the package `ort`. */
+function ortFeeds(ort: typeof ortWeb, feeds: ReadonlyMap<string, Tensor>) {
+  return Object.fromEntries([...feeds].map(([name, t]) => {
+    const data = t.dtype === "i64"
+      ? BigInt64Array.from(t.data, (v) => BigInt(v))
+      : t.data;
+    return [
+      name,
+      new ort.Tensor(ORT_TYPES[t.dtype], data as BigInt64Array, [...t.shape]),
+    ];
+  }));
+}
+
+const imported = importOnnxFile(MODEL).graph;
+for (const batch of BATCHES) {
+  const graph = runPipeline(imported, { batch, seq: SEQ, dims: {} });
+  const feeds = await realFeeds(MODEL, graph);
+
+  const engine = await Engine.create(graph);
+  const fallbacks = engine.fallbacks().length;
+  const memMiB = `${
+    (engine.memoryBytes / 2 ** 20).toFixed(0)
+  } MiB memory, ${fallbacks} fallbacks`;
+  record(
+    "forward",
+    batch,
+    "tessera engine",
+    await medianMs(() => engine.run(feeds, { views: true }), RUNS),
+    memMiB,
+  );
+  if (batch <= REFERENCE_MAX) {
+    record(
+      "forward",
+      batch,
+      "reference executor",
+      once(() => execute(graph, feeds)),
+      "1 run",
+    );
+  }
+  for (
+    const [name, ort] of [["onnxruntime-node", ortNode], [
+      "onnxruntime-web",
+      ortWeb,
+    ]] as const
+  ) {
+    const api = ort as typeof ortWeb;
+    const session = await api.InferenceSession.create(modelBytes, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionProviders: [name === "onnxruntime-web" ? "wasm" : "cpu"],
+    });
+    const inputs = ortFeeds(api, feeds);
+    record(
+      "forward",
+      batch,
+      name,
+      await medianMs(() => session.run(inputs), RUNS),
+    );
+    await session.release();
+  }
+
+  const step = encoderStep(MODEL, batch, SEQ);
+  const labels = tensor(
+    "i64",
+    [batch],
+    Array.from({ length: batch }, (_, i) => i % 2),
+  );
+  const batchFeeds = new Map([...feeds, ["labels", labels]]);
+  const trainer = await Engine.create(step.graph, { resident: step.state });
+  let k = 0;
+  const train = () =>
+    trainer.run(new Map([...batchFeeds, ["step", tensor("i64", [], [k++])]]), {
+      views: true,
+    });
+  const stepNote = `${
+    (trainer.memoryBytes / 2 ** 20).toFixed(0)
+  } MiB memory, ${trainer.fallbacks().length} fallbacks`;
+  record(
+    "train step",
+    batch,
+    "tessera engine",
+    await medianMs(train, RUNS),
+    stepNote,
+  );
+  if (batch <= REFERENCE_MAX) {
+    const all = new Map([...batchFeeds, ...step.state, [
+      "step",
+      tensor("i64", [], [0]),
+    ]]);
+    record(
+      "train step",
+      batch,
+      "reference executor",
+      once(() => execute(step.graph, all)),
+      "1 run",
+    );
+  }
+}
+
+console.log(
+  `\nBERT-mini (tessera-bert-mini), seq ${SEQ}, 1 thread, ${navigator.userAgent}`,
+);
+console.log("| task | batch | runtime | ms | tokens/s | note |");
+console.log("|---|---:|---|---:|---:|---|");
+for (const r of rows) {
+  console.log(
+    `| ${r.task} | ${r.batch} | ${r.runtime} | ${r.ms.toFixed(1)} | ${
+      r.tokensPerS.toFixed(0)
+    } | ${r.note} |`,
+  );
+}

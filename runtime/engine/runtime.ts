@@ -1,0 +1,60 @@
+/**
+ * Binds kernels to engine memory: each node's {@linkcode KernelRuntime}
+ * (addresses and views of its operands, its persistent bytes, the shared
+ * scratch, version counters of replaceable inputs, and a per-engine cache of
+ * instantiated WebAssembly modules), then builds every step.
+ *
+ * @module
+ */
+
+import type { TensorData } from "../../src/ir/dtype.ts";
+import type { Graph } from "../../src/ir/graph.ts";
+import type { Kernel, KernelRuntime, Step, WasmSource } from "./kernels/mod.ts";
+import type { Layout } from "./layout.ts";
+import { viewOf } from "./views.ts";
+
+/** Builds the steps of `kernels` (one per node of `graph`) over `memory`. */
+export async function buildSteps(
+  graph: Graph,
+  layout: Layout,
+  memory: WebAssembly.Memory,
+  kernels: readonly Kernel[],
+  persistentBytes: readonly number[],
+  versions: ReadonlyMap<string, number>,
+): Promise<Step[]> {
+  const modules = new Map<string, Promise<WebAssembly.Exports>>();
+  const instantiate = (source: WasmSource) => {
+    let exports = modules.get(source.name);
+    if (exports === undefined) {
+      exports = WebAssembly.instantiate(source.bytes, { env: { memory } })
+        .then(({ instance }) => instance.exports);
+      modules.set(source.name, exports);
+    }
+    return exports;
+  };
+  const buffer = memory.buffer as ArrayBuffer;
+  const address = (name: string | undefined) =>
+    name === undefined || name === "" ? 0 : layout.slots.get(name)!.address;
+  const view = (name: string): TensorData => {
+    const s = layout.slots.get(name)!;
+    return viewOf(buffer, s.dtype, s.address, s.length);
+  };
+  let persistent = layout.persistentAddress;
+  const steps: Step[] = [];
+  for (const [i, node] of graph.nodes.entries()) {
+    const rt: KernelRuntime = {
+      memory,
+      input: (k) => address(node.inputs[k]),
+      output: (k) => address(node.outputs[k]),
+      inputView: (k) => view(node.inputs[k]),
+      outputView: (k) => view(node.outputs[k]),
+      scratch: layout.scratchAddress,
+      persistent,
+      version: (k) => versions.get(node.inputs[k]) ?? 0,
+      instantiate,
+    };
+    persistent += Math.ceil(persistentBytes[i] / 64) * 64;
+    steps.push(await kernels[i].build(rt));
+  }
+  return steps;
+}

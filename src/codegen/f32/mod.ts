@@ -1,0 +1,20 @@
+/**
+ * f32 kernels for the non-GEMM parts of BERT fine-tuning, forward and
+ * backward: LayerNorm, masked softmax, erf/GELU/tanh, embedding gather and
+ * scatter-add, cross-entropy and MSE losses, AdamW. One parameterised
+ * generator per family, a manifest, a loader, and double-precision scalar
+ * references.
+ * @module
+ */
+
+export * from "./emit.ts";
+export * from "./loader.ts";
+export * from "./math.ts";
+export * from "./layer_norm.ts";
+export * from "./softmax.ts";
+export * from "./activation.ts";
+export * from "./embedding.ts";
+export * from "./loss.ts";
+export * from "./adamw.ts";
+export * from "./manifest.ts";
+export * from "./reference.ts";
