@@ -5,6 +5,7 @@
  * @module
  */
 
+import { kernelListings } from "../codegen/kernel_listing.ts";
 import { importOnnxFile } from "../frontend/import_model.ts";
 import type { Graph } from "../ir/graph.ts";
 import { printGraph } from "../ir/printer.ts";
@@ -40,6 +41,11 @@ const OPTIONS: Record<string, OptionSpec> = {
     kind: "string",
     value: "DIR",
     help: "write 000_import.ir, 001_<pass>.ir, … to DIR",
+  },
+  "dump-kernels": {
+    kind: "string",
+    value: "DIR",
+    help: "write a WAT-like listing of every generated kernel to DIR",
   },
   verify: { kind: "flag", help: "run the IR verifier after every pass" },
   help: { kind: "flag", help: "show this help" },
@@ -116,6 +122,15 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
   console.log(summarize(graph, compiled, folded, opset));
   if (dumpDir !== undefined) {
     console.log(`dumps      ${dumps.length} files in ${dumpDir}`);
+  }
+  const kernelDir = options.get("dump-kernels") as string | undefined;
+  if (kernelDir !== undefined) {
+    const listings = kernelListings();
+    await Deno.mkdir(kernelDir, { recursive: true });
+    for (const k of listings) {
+      await Deno.writeTextFile(`${kernelDir}/${k.name}.wat`, k.text + "\n");
+    }
+    console.log(`kernels    ${listings.length} listings in ${kernelDir}`);
   }
   return 0;
 }

@@ -83,6 +83,41 @@ Deno.test("compile prints a summary and writes one IR dump per pass", async () =
   }
 });
 
+Deno.test("--dump-kernels writes a listing of every generated kernel", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = join(SHARED, "models/bert-tiny-random/model.onnx");
+    const result = await compile(model, "--dump-kernels", dir);
+    assert.equal(result.code, 0, result.stderr);
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.match(
+      result.stdout,
+      new RegExp(`kernels +${files.length} listings`),
+    );
+    for (
+      const family of [
+        "gemm_s8s8_",
+        "gemm_f32_",
+        "bfp_map_b8_",
+        "layer_norm_fwd_",
+        "adamw",
+      ]
+    ) {
+      assert.ok(
+        files.some((f) => f.startsWith(family)),
+        `no ${family} kernel listed`,
+      );
+    }
+    const gemm = await Deno.readTextFile(
+      join(dir, files.find((f) => f.startsWith("gemm_s8s8_"))!),
+    );
+    assert.match(gemm, /^\(func \$gemm_s8s8_/);
+    assert.match(gemm, /i32x4\.(dot_i16x8_s|relaxed_dot)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("--help lists the options", async () => {
   const result = await compile("--help");
   assert.equal(result.code, 0);
