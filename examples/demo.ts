@@ -160,9 +160,8 @@ async function demo(argv: readonly string[]): Promise<number> {
     weightDecay: 0.01,
     seed: (options.get("seed") as number | undefined) ?? 1,
   }, {
-    onStep: (step, _total, loss, tokens) => {
+    onStep: (step, _total, _loss, tokens) => {
       if (step % 10 === 0) progress.report(step, tokens);
-      void loss;
     },
     onEpoch: (r) =>
       console.error(
