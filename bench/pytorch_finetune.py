@@ -215,12 +215,16 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N training examples")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="dropout probability (default: the model config's; tessera trains without dropout for now)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     config = json.load(open(os.path.join(args.model_dir, "config.json")))
+    if args.dropout is not None:
+        config["hidden_dropout_prob"] = args.dropout
     wp = WordPiece(open(os.path.join(args.model_dir, "vocab.txt"), encoding="utf-8").read())
     regression = TASKS[args.task][6] is None
     model = Bert(config, 1 if regression else len(TASKS[args.task][6]))

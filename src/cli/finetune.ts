@@ -21,21 +21,52 @@ import {
   numberOption,
   type OptionSpec,
   parseCommand,
+  type ParsedArgs,
   UsageError,
 } from "./args.ts";
+import { printGraph } from "../ir/printer.ts";
+import {
+  parseRecipe,
+  type Recipe,
+  RECIPE_NAMES,
+  RecipeError,
+  type Rounding,
+} from "../recipes/mod.ts";
 import { runMain } from "./main.ts";
 import { Progress } from "./progress.ts";
 import { headFor, readSplit, TASK_OPTIONS, taskFiles } from "./task_options.ts";
-
-/** Precision recipes this build can train; the integer ones come with the integer-recipes work. */
-const PRECISIONS = ["fp32"];
 
 const OPTIONS: Record<string, OptionSpec> = {
   ...TASK_OPTIONS,
   precision: {
     kind: "string",
     value: "NAME",
-    help: `precision recipe: ${PRECISIONS.join(", ")} (default fp32)`,
+    help: `precision recipe: ${RECIPE_NAMES.join(", ")} (default fp32)`,
+  },
+  gamma: {
+    kind: "string",
+    value: "X",
+    help: "outlier threshold γ of int8-a1/int8-a2 (default 5)",
+  },
+  rounding: {
+    kind: "string",
+    value: "R",
+    help:
+      "BFP rounding while training: stochastic or nearest (default stochastic)",
+  },
+  bits: {
+    kind: "int",
+    value: "N",
+    help: "BFP width of every operand, 2–16 (default: the recipe's)",
+  },
+  "attention-int": {
+    kind: "flag",
+    help: "also quantise the attention products Q·Kᵀ and P·V",
+  },
+  "dump-ir": {
+    kind: "string",
+    value: "DIR",
+    help: "write the training step after each recipe pass to DIR",
   },
   epochs: { kind: "int", value: "N", help: "num_train_epochs (default 3)" },
   lr: {
@@ -79,6 +110,24 @@ every epoch with the task's GLUE metric.
 Options:
 ${formatOptions(OPTIONS)}`;
 
+/** The recipe the precision options name; a usage error when it is bad. */
+function recipeOption(args: ParsedArgs): Recipe {
+  const { options } = args;
+  const text = (name: string) => options.get(name) as string | undefined;
+  const gamma = text("gamma");
+  try {
+    return parseRecipe(text("precision") ?? "fp32", {
+      gamma: gamma === undefined ? undefined : Number(gamma),
+      rounding: text("rounding") as Rounding | undefined,
+      bits: options.get("bits") as number | undefined,
+      attentionInt: options.get("attention-int") ? true : undefined,
+    });
+  } catch (e) {
+    if (e instanceof RecipeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** Runs the finetune command; returns the exit code. */
 export async function finetuneCommand(
   argv: readonly string[],
@@ -89,14 +138,7 @@ export async function finetuneCommand(
   const out = options.get("out") as string | undefined;
   if (out === undefined) throw new UsageError("Option '--out' is required.");
   const files = taskFiles(args);
-  const precision = (options.get("precision") as string | undefined) ?? "fp32";
-  if (!PRECISIONS.includes(precision)) {
-    throw new UsageError(
-      `Precision '${precision}' is not available in this build; use one of: ${
-        PRECISIONS.join(", ")
-      }.`,
-    );
-  }
+  const recipe = recipeOption(args);
   const run = {
     task: files.task,
     head: headFor(files.task),
@@ -113,7 +155,10 @@ export async function finetuneCommand(
     ),
     weightDecay: numberOption(args, "weight-decay", 0, (x) => x >= 0, "≥ 0"),
     seed: (options.get("seed") as number | undefined) ?? 1,
+    recipe,
   };
+  const dumpDir = options.get("dump-ir") as string | undefined;
+  if (dumpDir !== undefined) await Deno.mkdir(dumpDir, { recursive: true });
   const checkpoint = join(out, "checkpoint.bin");
   const resume = options.get("resume")
     ? await loadCheckpoint(checkpoint)
@@ -146,11 +191,18 @@ export async function finetuneCommand(
       ),
     onCheckpoint: (state) => saveCheckpoint(checkpoint, state),
     checkpointEvery: options.get("save-steps") as number | undefined,
+    onPass: dumpDir === undefined
+      ? undefined
+      : (step, pass, graph) =>
+        Deno.writeTextFileSync(
+          join(dumpDir, `${String(step).padStart(3, "0")}_${pass.name}.ir`),
+          printGraph(graph),
+        ),
   }, resume);
   const metrics = {
     model: files.model,
     task: files.task,
-    precision,
+    precision: recipe.name,
     options: run,
     history: result.history,
   };
@@ -161,7 +213,7 @@ export async function finetuneCommand(
   const firstStep = result.state.step - result.losses.length + 1;
   await Deno.writeTextFile(
     join(out, "loss.svg"),
-    lineChart(`${files.task} training loss (${precision})`, "step", "loss", [{
+    lineChart(`${files.task} training loss (${recipe.name})`, "step", "loss", [{
       name: "loss per step",
       points: result.losses.map((l, i) => [firstStep + i, l]),
     }]),

@@ -15,6 +15,8 @@ import type { GlueTaskName } from "../../runtime/data/glue_tasks.ts";
 import { glueScores } from "../../runtime/data/metrics.ts";
 import type { BertTokenizer } from "../../runtime/data/tokenizer.ts";
 import type { Graph } from "../ir/graph.ts";
+import type { PassObserver } from "../passes/pipeline.ts";
+import type { Recipe } from "../recipes/mod.ts";
 import {
   compileTraining,
   type TrainingProgram,
@@ -34,8 +36,10 @@ export interface FineTuneOptions {
   readonly warmupRatio: number;
   readonly weightDecay: number;
   readonly seed: number;
-  /** Where steps and evaluations run (default `wasm`). */
+  /** Where steps and evaluations run (default `wasm`; `reference` under a quantising recipe). */
   readonly backend?: Backend;
+  /** Precision recipe of the training step and of dev scoring (default fp32). */
+  readonly recipe?: Recipe;
 }
 
 /** What one epoch gave. */
@@ -60,6 +64,8 @@ export interface FineTuneHooks {
   onCheckpoint?(state: TrainingState): Promise<void>;
   /** Steps between checkpoints (default: only at epoch ends). */
   readonly checkpointEvery?: number;
+  /** Sees the training step after each precision-recipe pass (`--dump-ir`). */
+  onPass?: PassObserver;
   /** Stop once this many steps are done (as if the run were killed there). */
   readonly stopAfter?: number;
 }
@@ -82,8 +88,8 @@ export async function evaluate(
   options: FineTuneOptions,
 ): Promise<Record<string, number>> {
   const run = await forwardRunner(
-    options.backend ?? "wasm",
-    program.forward,
+    backendOf(options),
+    program.evaluation,
     program.params,
     state,
   );
@@ -116,11 +122,30 @@ export async function evaluate(
   >;
 }
 
+/**
+ * Where a run executes. The engine has no kernels wired for the
+ * quantisation operators yet, so a quantising recipe runs on the reference
+ * executor — its exact integer emulation.
+ */
+function backendOf(options: FineTuneOptions): Backend {
+  const recipe = options.recipe;
+  if (recipe === undefined || recipe.format === "f32") {
+    return options.backend ?? "wasm";
+  }
+  if (options.backend === "wasm") {
+    throw new Error(
+      `Recipe ${recipe.name} runs on the reference executor only for now; use the reference backend.`,
+    );
+  }
+  return "reference";
+}
+
 /** Compiles the training program of a run. */
 export function compileRun(
   imported: Graph,
   trainSize: number,
   options: FineTuneOptions,
+  observe?: PassObserver,
 ): TrainingProgram {
   const totalSteps = Math.ceil(trainSize / options.batch) * options.epochs;
   return compileTraining(imported, {
@@ -132,6 +157,8 @@ export function compileRun(
     totalSteps,
     warmupSteps: Math.round(totalSteps * options.warmupRatio),
     weightDecay: options.weightDecay,
+    recipe: options.recipe,
+    observe,
   });
 }
 
@@ -152,10 +179,10 @@ export async function fineTune(
 ): Promise<FineTuneResult> {
   const stepsPerEpoch = Math.ceil(train.length / options.batch);
   const totalSteps = stepsPerEpoch * options.epochs;
-  const program = compileRun(imported, train.length, options);
+  const program = compileRun(imported, train.length, options, hooks.onPass);
   const start = resume ??
     initialTrainingState(program.gradients, options.seed, program.params);
-  const runner = await stepRunner(options.backend ?? "wasm", program, start);
+  const runner = await stepRunner(backendOf(options), program, start);
   let step = start.step;
   const losses: number[] = [];
   const history: EpochReport[] = [];

@@ -16,6 +16,7 @@ import { logicalOps } from "./logical.ts";
 import { matmulOps } from "./matmul.ts";
 import { normalizationOps } from "./normalization.ts";
 import { optimizerOps } from "./optimizer_ops.ts";
+import { quantizeOps } from "./quantize_ops.ts";
 import { reduceOps } from "./reduce.ts";
 import { shapeOps } from "./shape_ops.ts";
 import { sliceSplitOps } from "./slice_split.ts";
@@ -35,6 +36,7 @@ const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
     ...matmulOps,
     ...normalizationOps,
     ...optimizerOps,
+    ...quantizeOps,
     ...reduceOps,
     ...shapeOps,
     ...sliceSplitOps,

@@ -1,17 +1,30 @@
 /**
  * From an imported encoder to a training step: the forward pipeline (with
  * the weights preserved so they stay trainable), a task head, autodiff and
- * the optimizer — the graph one call of the trainer runs per batch.
+ * the optimizer — the graph one call of the trainer runs per batch — and
+ * then the precision recipe's passes (`src/recipes`) on the step graph
+ * (training rounding, seeded by `step`) and on the evaluation graph.
  *
  * @module
  */
 
 import type { Graph } from "../ir/graph.ts";
 import { isFloat } from "../ir/dtype.ts";
+import {
+  evaluationTarget,
+  parseRecipe,
+  type Recipe,
+  recipePasses,
+  trainingTarget,
+} from "../recipes/mod.ts";
 import { attachHead } from "./attach_head.ts";
 import { autodiff } from "./autodiff.ts";
 import { appendOptimizer, type OptimizerOptions } from "./optimizer.ts";
-import { FORWARD_PIPELINE, runPipeline } from "./pipeline.ts";
+import {
+  FORWARD_PIPELINE,
+  type PassObserver,
+  runPipeline,
+} from "./pipeline.ts";
 
 /** What shapes the training step. */
 export interface TrainingCompileOptions
@@ -22,17 +35,23 @@ export interface TrainingCompileOptions
   readonly seq: number;
   /** Task head: `classification:N`, `regression` or `span`. */
   readonly head: string;
-  /** Seed of the head's initial weights. */
+  /** Seed of the head's initial weights and of the recipe's rounding streams. */
   readonly seed?: number;
+  /** Precision recipe (default fp32). */
+  readonly recipe?: Recipe;
+  /** Sees the step graph after each recipe pass (for `--dump-ir`). */
+  readonly observe?: PassObserver;
 }
 
 /** The graphs a fine-tuning run needs. */
 export interface TrainingProgram {
-  /** Encoder + head: inputs and labels in, `loss` and `logits` out (for evaluation). */
+  /** Encoder + head in f32: inputs and labels in, `loss` and `logits` out (serving, export). */
   readonly forward: Graph;
+  /** `forward` under the recipe at evaluation rounding (what dev scores run). */
+  readonly evaluation: Graph;
   /** Forward and backward: `loss`, `logits` and each `p@grad` out. */
   readonly gradients: Graph;
-  /** One training step: forward, backward and the AdamW update. */
+  /** One training step: forward, backward and the AdamW update, under the recipe. */
   readonly step: Graph;
   /** The trainable parameters, in order. */
   readonly params: readonly string[];
@@ -71,10 +90,23 @@ export function compileTraining(
     ...options,
     params: headed.params,
   });
+  const recipe = options.recipe ?? parseRecipe("fp32");
+  const salt = options.seed ?? 0;
+  const shapes = { batch: options.batch, seq: options.seq, dims: {} };
   return {
     forward: headed.graph,
+    evaluation: runPipeline(
+      headed.graph,
+      shapes,
+      recipePasses(evaluationTarget(recipe, salt)),
+    ),
     gradients: withGrads,
-    step,
+    step: runPipeline(
+      step,
+      shapes,
+      recipePasses(trainingTarget(recipe, salt)),
+      options.observe,
+    ),
     params: headed.params,
     labels: headed.labels,
   };

@@ -112,7 +112,7 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
     assert.equal(bad.code, 2);
     assert.match(
       bad.stderr,
-      /^error: Precision 'int9' is not available in this build; use one of: fp32\./,
+      /^error: Unknown precision recipe 'int9'; use one of: fp32, fp16, int8, int8-a1, int8-a2, int12, int16\./,
     );
     const missing = await run("--out", dir);
     assert.match(missing.stderr, /Option '--task' is required/);

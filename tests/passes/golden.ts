@@ -11,8 +11,12 @@ import { parseGraph } from "../../src/ir/parser.ts";
 import { printGraph } from "../../src/ir/printer.ts";
 import { verify } from "../../src/ir/verify.ts";
 import { autodiffPass } from "../../src/passes/autodiff.ts";
+import { bfpQuantizePass } from "../../src/passes/bfp_quantize.ts";
+import { outlierSplitPass } from "../../src/passes/outlier_split.ts";
+import { outlierTilePass } from "../../src/passes/outlier_tile.ts";
 import type { Pass } from "../../src/passes/pass.ts";
 import { FORWARD_PIPELINE } from "../../src/passes/pipeline.ts";
+import { parseRecipe, trainingTarget } from "../../src/recipes/mod.ts";
 
 /** The folder of the golden files. */
 export const GOLDEN_DIR = new URL("./golden/", import.meta.url).pathname;
@@ -23,6 +27,9 @@ export const GOLDEN_OPTIONS = { batch: 2, seq: 8, dims: {} };
 /** Passes outside the forward pipeline, with the options their golden graph needs. */
 const EXTRA_PASSES: readonly Pass[] = [
   autodiffPass({ loss: "loss", wrt: ["w", "b"] }),
+  bfpQuantizePass(trainingTarget(parseRecipe("int8"))),
+  outlierSplitPass(trainingTarget(parseRecipe("int8-a1"))),
+  outlierTilePass(trainingTarget(parseRecipe("int8-a2"))),
 ];
 
 /** Every pass that has golden files, by name. */
