@@ -209,8 +209,9 @@ export function lineChart(
     Math.min(...all.map((p) => p[0])),
     Math.max(...all.map((p) => p[0])),
   ];
+  // The data's own range, so small changes (a loss near ln 2) stay visible.
   const [yLo, yHi] = [
-    Math.min(0, ...all.map((p) => p[1])),
+    Math.min(...all.map((p) => p[1])),
     Math.max(...all.map((p) => p[1])),
   ];
   const left = MARGIN.left;
