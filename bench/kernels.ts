@@ -5,9 +5,10 @@
  * same run against onnxruntime-web (WASM, 1 thread) and onnxruntime-node
  * (native, 1 thread) MatMulInteger and f32 MatMul.
  *
- * Run: `deno run -A bench/kernels.ts [--quick] [--m 128,512]`. Prints one
- * line per measurement and a progress line with ETA (stderr); writes
- * `bench/results/kernels<-m…>.json` and a Markdown summary `.md` next to it.
+ * Run: `deno run -A bench/kernels.ts [--quick] [--m 128,512] [--tag NAME]`.
+ * Prints one line per measurement and a progress line with ETA (stderr);
+ * writes `bench/results/kernels[-NAME | -m…].json` and a Markdown summary
+ * `.md` next to it. `bench/kernels/merge.ts` combines several runs.
  *
  * GOPS = 2·M·K·N / median time. Pack, 1-thread and 2-thread runs are
  * sampled round-robin so load from other processes hits them alike, and the
@@ -246,7 +247,14 @@ try {
   for (const pg of kernels) pg.close();
 }
 
-const suffix = Deno.args.includes("--m") ? `-m${M_VALUES.join("_")}` : "";
+const tag = Deno.args.includes("--tag")
+  ? Deno.args[Deno.args.indexOf("--tag") + 1]
+  : undefined;
+const suffix = tag
+  ? `-${tag}`
+  : Deno.args.includes("--m")
+  ? `-m${M_VALUES.join("_")}`
+  : "";
 const dir = new URL("./results/", import.meta.url);
 await Deno.mkdir(dir, { recursive: true });
 const json = new URL(`kernels${suffix}.json`, dir);

@@ -72,7 +72,7 @@ export function markdownReport(rows: readonly BenchRow[]): string {
         f1(ort("ort-web MatMul"))
       } | ${f1(ort("ort-node MatMulInteger"))} | ${
         f1(ort("ort-node MatMul"))
-      } | ${load.toFixed(2)} |`,
+      } | ${load?.toFixed(2) ?? "–"} |`,
     );
   }
   return [out.join("\n"), "", tally(rows)].join("\n");

@@ -5,7 +5,7 @@
  */
 
 import { ModuleBuilder } from "../wasm/mod.ts";
-import type { GemmVariant } from "./params.ts";
+import type { GemmParams, GemmVariant } from "./params.ts";
 
 let relaxedSupported: boolean | undefined;
 
@@ -44,4 +44,18 @@ export function selectF32Variant(
   relaxedAvailable = hasRelaxedSimd(),
 ): GemmVariant {
   return relaxedAvailable ? "madd" : "muladd";
+}
+
+/**
+ * The tuned f32 GEMM for this engine, as in the manifest: `madd` on a 6×8
+ * tile (all 15 allocatable xmm registers, no spills) where relaxed SIMD is
+ * available, else `muladd` on 4×12 (its extra temporary does not fit 6×8);
+ * both with k unrolled ×4.
+ */
+export function selectF32Params(
+  relaxedAvailable = hasRelaxedSimd(),
+): GemmParams {
+  const variant = selectF32Variant(relaxedAvailable);
+  const [mr, nr] = variant === "madd" ? [6, 8] : [4, 12];
+  return { family: "f32", variant, mr, nr, output: "f32", kUnroll: 4 };
 }

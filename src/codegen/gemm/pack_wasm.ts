@@ -15,141 +15,25 @@
  *
  * `packA` returns, for relaxed variants, 1 if some A value is outside the
  * exact range (the caller then finds and reports it); for s16s8, max |A|
- * (the caller checks the K limit against it); else 0. `packB` returns 0. Whole panels × whole k-steps
- * take a fast path with unrolled per-line pointers and no bounds checks; the
- * ragged edge (last partial panel, last partial k-step) a checked path that
- * writes the zero padding.
+ * (the caller checks the K limit against it); else 0. `packB` returns 0.
+ *
+ * Whole panels × whole k-steps take a fast path with unrolled per-line
+ * pointers and no bounds checks (for f32 lines that sit side by side, a
+ * straight v128 copy per k-step); the ragged edge (last partial panel, last
+ * partial k-step) a checked path that writes the zero padding. The spec of
+ * each operand and variant is in `pack_spec.ts`.
  * @module
  */
 
 import type { FunctionEmitter, Local, ModuleBuilder } from "../wasm/mod.ts";
 import { forLoop, localOnce } from "./emit_util.ts";
-import { checksARange } from "./pack.ts";
-import { aRangeOf, gemmLayout, type GemmParams } from "./params.ts";
-
-type Load = "i32.load8_s" | "i32.load16_s" | "i32.load";
-
-/** How one operand of one variant is packed. */
-interface PackSpec {
-  /** Lines per panel: mr for A, nr for B. */
-  readonly tile: number;
-  /** Reduction elements per k-step. */
-  readonly kStep: number;
-  /** Bytes one line takes per k-step. */
-  readonly lineBytes: number;
-  /** Bytes before each panel's data (B column sums for relaxed). */
-  readonly headerBytes: number;
-  /** log2 of the source element size. */
-  readonly elemShift: number;
-  /** Source load, sign-extending to i32 (f32 is copied as its bits). */
-  readonly load: Load;
-  /** Stores value `x` (a local) at `out + offset`, for k-step lane `q`. */
-  readonly store: (
-    f: FunctionEmitter,
-    out: Local,
-    x: Local,
-    at: number,
-  ) => void;
-  /** Byte offset of lane q inside a line slot. */
-  readonly laneBytes: number;
-  /** Inclusive range the values must lie in, if checked. */
-  readonly range?: readonly [number, number];
-  /** Whether to return max |value| (s16s8 A, for the K limit). */
-  readonly maxAbs?: boolean;
-}
-
-const storeAs = (
-  op: "i32.store8" | "i32.store16" | "i32.store",
-) =>
-(f: FunctionEmitter, out: Local, x: Local, at: number) => {
-  f.emit("local.get", out).emit("local.get", x).emit(op, { offset: at });
-};
-
-function aSpec(p: GemmParams): PackSpec {
-  const { kStep, aRowStepBytes } = gemmLayout(p);
-  const base = {
-    tile: p.mr,
-    kStep,
-    lineBytes: aRowStepBytes,
-    headerBytes: 0,
-  };
-  if (p.family === "f32") {
-    return {
-      ...base,
-      elemShift: 2,
-      load: "i32.load",
-      store: storeAs("i32.store"),
-      laneBytes: 4,
-    };
-  }
-  const source = p.family === "s16s8"
-    ? { elemShift: 1, load: "i32.load16_s" as const }
-    : { elemShift: 0, load: "i32.load8_s" as const };
-  const range = checksARange(p) ? aRangeOf(p) : undefined;
-  switch (p.variant) {
-    case "relaxed":
-      return {
-        ...base,
-        ...source,
-        range,
-        laneBytes: 1,
-        // lo = min(a + 127, 127) at lane q, hi = a + 127 − lo at lane 4 + q.
-        store: (f, out, x, at) => {
-          const w = localOnce(f, "i32", "packW");
-          const lo = localOnce(f, "i32", "packLo");
-          f.emit("local.get", x).emit("i32.const", 127).emit("i32.add")
-            .emit("local.tee", w).emit("i32.const", 127)
-            .emit("local.get", w).emit("i32.const", 127).emit("i32.lt_s")
-            .emit("select").emit("local.set", lo);
-          f.emit("local.get", out).emit("local.get", lo)
-            .emit("i32.store8", { offset: at });
-          f.emit("local.get", out).emit("local.get", w).emit("local.get", lo)
-            .emit("i32.sub").emit("i32.store8", { offset: at + 4 });
-        },
-      };
-    case "relaxed7":
-      return {
-        ...base,
-        ...source,
-        range,
-        laneBytes: 1,
-        store: (f, out, x, at) => {
-          f.emit("local.get", out).emit("local.get", x).emit("i32.const", 64)
-            .emit("i32.add").emit("i32.store8", { offset: at });
-        },
-      };
-    default:
-      return {
-        ...base,
-        ...source,
-        maxAbs: p.family === "s16s8",
-        laneBytes: 2,
-        store: storeAs("i32.store16"),
-      };
-  }
-}
-
-function bSpec(p: GemmParams): PackSpec {
-  const { kStep, bHeaderBytes } = gemmLayout(p);
-  const base = { tile: p.nr, kStep, lineBytes: 4, headerBytes: bHeaderBytes };
-  if (p.family === "f32") {
-    return {
-      ...base,
-      elemShift: 2,
-      load: "i32.load",
-      store: storeAs("i32.store"),
-      laneBytes: 4,
-    };
-  }
-  const narrow = p.variant === "dot16";
-  return {
-    ...base,
-    elemShift: 0,
-    load: "i32.load8_s",
-    store: storeAs(narrow ? "i32.store16" : "i32.store8"),
-    laneBytes: narrow ? 2 : 1,
-  };
-}
+import {
+  aSpec,
+  bSpec,
+  copiesUnitStrideLines,
+  type PackSpec,
+} from "./pack_spec.ts";
+import { gemmLayout, type GemmParams } from "./params.ts";
 
 /** Adds the exported `packA` and `packB` functions for `p` to `mb`. */
 export function addPackFunctions(mb: ModuleBuilder, p: GemmParams): void {
@@ -268,21 +152,44 @@ function emitPack(f: FunctionEmitter, s: PackSpec): PackLocals {
     );
     f.emit("i32.const", 0).emit("local.set", st);
     panelOut(t, st);
-    forLoop(f, st, () => f.emit("i32.const", 0), fullSteps, 1, () => {
-      ptr.forEach((v, r) => {
-        kOff.slice(0, s.kStep).forEach((off, q) => {
-          f.emit("local.get", v);
-          if (q > 0) f.emit("local.get", off).emit("i32.add");
-          f.emit(s.load).emit("local.set", x);
-          check();
-          s.store(f, out, x, r * s.lineBytes + q * s.laneBytes);
+    const genericSteps = () =>
+      forLoop(f, st, () => f.emit("i32.const", 0), fullSteps, 1, () => {
+        ptr.forEach((v, r) => {
+          kOff.slice(0, s.kStep).forEach((off, q) => {
+            f.emit("local.get", v);
+            if (q > 0) f.emit("local.get", off).emit("i32.add");
+            f.emit(s.load).emit("local.set", x);
+            check();
+            s.store(f, out, x, r * s.lineBytes + q * s.laneBytes);
+          });
+          f.emit("local.get", v).emit("local.get", kOff[s.kStep])
+            .emit("i32.add").emit("local.set", v);
         });
-        f.emit("local.get", v).emit("local.get", kOff[s.kStep])
-          .emit("i32.add").emit("local.set", v);
+        f.emit("local.get", out).emit("i32.const", stepBytes).emit("i32.add")
+          .emit("local.set", out);
       });
-      f.emit("local.get", out).emit("i32.const", stepBytes).emit("i32.add")
-        .emit("local.set", out);
-    });
+    if (!copiesUnitStrideLines(s)) {
+      genericSteps();
+      return;
+    }
+    // f32 lines side by side (W and dY as B, Xᵀ as A): a step's slot is a
+    // straight copy of `tile` floats, four per v128.
+    f.emit("local.get", lineStride).emit("i32.const", 4).emit("i32.eq");
+    f.ifThen(() => {
+      forLoop(f, st, () => f.emit("i32.const", 0), fullSteps, 1, () => {
+        const bytes = s.tile * 4;
+        const copy = (at: number, wide: boolean) =>
+          f.emit("local.get", out).emit("local.get", ptr[0])
+            .emit(wide ? "v128.load" : "i32.load", { offset: at })
+            .emit(wide ? "v128.store" : "i32.store", { offset: at });
+        for (let at = 0; at + 16 <= bytes; at += 16) copy(at, true);
+        for (let at = bytes - bytes % 16; at < bytes; at += 4) copy(at, false);
+        f.emit("local.get", ptr[0]).emit("local.get", kStride)
+          .emit("i32.add").emit("local.set", ptr[0]);
+        f.emit("local.get", out).emit("i32.const", stepBytes).emit("i32.add")
+          .emit("local.set", out);
+      });
+    }, genericSteps);
   });
 
   // Checked path for the ragged edge, zero-padding what lies outside.

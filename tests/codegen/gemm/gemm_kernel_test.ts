@@ -13,6 +13,7 @@ import {
   referenceGemmIntToF32,
   relaxedProbeModule,
   rowMajor,
+  selectF32Params,
   selectF32Variant,
   selectS8Variant,
   type TrainingProduct,
@@ -114,6 +115,11 @@ Deno.test("feature selection picks relaxed when available and falls back to exac
   assert.equal(selectS8Variant(false), "dot16");
   assert.equal(selectS8Variant(true), "relaxed");
   assert.equal(selectF32Variant(false), "muladd");
+  // The tuned f32 choices are manifest entries, so the sweep covers them.
+  for (const available of [false, true]) {
+    const chosen = JSON.stringify(selectF32Params(available));
+    assert.ok(GEMM_MANIFEST.some((e) => JSON.stringify(e.params) === chosen));
+  }
   assert.equal(selectS8Variant(), hasRelaxedSimd() ? "relaxed" : "dot16");
   const rand = seeded(3);
   const a = rowMajor(randomInts(Int8Array, 19 * 70, [-127, 127], rand), 19, 70);
