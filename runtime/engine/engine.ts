@@ -31,7 +31,7 @@
 
 import {
   type GemmParams,
-  selectF32Variant,
+  selectF32Params,
 } from "../../src/codegen/gemm/mod.ts";
 import { isFloat, type TensorData } from "../../src/ir/dtype.ts";
 import type { Graph } from "../../src/ir/graph.ts";
@@ -52,7 +52,7 @@ import { viewOf } from "./views.ts";
 
 /** Options of {@linkcode Engine.create}. */
 export interface EngineOptions {
-  /** f32 GEMM tile; default 4×12 with the best variant this engine supports. */
+  /** f32 GEMM kernel; default the tuned one for this machine (`selectF32Params`). */
   readonly gemm?: GemmParams;
   /** Inputs kept in engine memory across runs, with their first values. */
   readonly resident?: ReadonlyMap<string, Tensor>;
@@ -76,15 +76,9 @@ export type Feeds =
   | ReadonlyMap<string, Tensor>
   | Readonly<Record<string, Tensor>>;
 
-/** The default f32 GEMM tile (the manifest's f32 entry). */
+/** The f32 GEMM the engine uses unless told otherwise: the one tuned for this machine. */
 export function defaultGemm(): GemmParams {
-  return {
-    family: "f32",
-    variant: selectF32Variant(),
-    mr: 4,
-    nr: 12,
-    output: "f32",
-  };
+  return selectF32Params();
 }
 
 /** The parts {@linkcode Engine.create} assembles. */
