@@ -7,7 +7,10 @@ import { join } from "node:path";
 import { parseGlue } from "../../runtime/data/glue.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { exportOnnx } from "../../src/export/onnx_export.ts";
-import { fineTune } from "../../src/finetune/fine_tune.ts";
+import {
+  fineTune,
+  type FineTuneOptions,
+} from "../../src/finetune/fine_tune.ts";
 import { decodeState, encodeState } from "../../src/training/checkpoint.ts";
 import { importOnnx } from "../../src/frontend/import_model.ts";
 import { buildBertGraph } from "../../src/models/bert_builder.ts";
@@ -24,7 +27,8 @@ const CONFIG = {
   type_vocab_size: 2,
 };
 
-Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores the dev set", async () => {
+/** The tiny sentiment set: its tokenizer and the first `train`/`dev` rows. */
+async function tinySet(train: number, dev: number) {
   const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
   const read = (split: "train" | "dev") =>
     parseGlue(
@@ -33,21 +37,39 @@ Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores t
       Deno.readTextFileSync(join(DATA, `${split}.tsv`)),
       split,
     );
-  const train = read("train").slice(0, 320);
-  const dev = read("dev").slice(0, 40);
-  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 3))).graph;
-  const epochs: number[] = [];
-  const options = {
-    task: "SST-2" as const,
+  return {
+    tokenizer,
+    train: read("train").slice(0, train),
+    dev: read("dev").slice(0, dev),
+  };
+}
+
+/** A one-layer BERT with seeded weights, as the frontend imports it. */
+function tinyModel(seed: number) {
+  return importOnnx(exportOnnx(buildBertGraph(CONFIG, seed))).graph;
+}
+
+/** Run settings for the tiny set; `overrides` change what a test is about. */
+function tinyOptions(overrides: Partial<FineTuneOptions>): FineTuneOptions {
+  return {
+    task: "SST-2",
     head: "classification:2",
-    epochs: 4,
+    epochs: 1,
     batch: 16,
     seq: 12,
     learningRate: 2e-3,
     warmupRatio: 0,
     weightDecay: 0,
-    seed: 5,
+    seed: 1,
+    ...overrides,
   };
+}
+
+Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores the dev set", async () => {
+  const { tokenizer, train, dev } = await tinySet(320, 40);
+  const imported = tinyModel(3);
+  const options = tinyOptions({ epochs: 4, seed: 5 });
+  const epochs: number[] = [];
   const result = await fineTune(imported, train, dev, tokenizer, options, {
     onEpoch: (r) => epochs.push(r.epoch),
   });
@@ -100,28 +122,14 @@ Deno.test("deno task demo runs end to end and refuses bad options", async () => 
 });
 
 Deno.test("a run killed mid-epoch and resumed from its checkpoint ends bit-identical", async () => {
-  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
-  const read = (split: "train" | "dev") =>
-    parseGlue(
-      "SST-2",
-      split,
-      Deno.readTextFileSync(join(DATA, `${split}.tsv`)),
-      split,
-    );
-  const train = read("train").slice(0, 80);
-  const dev = read("dev").slice(0, 16);
-  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 4))).graph;
-  const options = {
-    task: "SST-2" as const,
-    head: "classification:2",
+  const { tokenizer, train, dev } = await tinySet(80, 16);
+  const imported = tinyModel(4);
+  const options = tinyOptions({
     epochs: 2,
-    batch: 16,
-    seq: 12,
-    learningRate: 2e-3,
     warmupRatio: 0.2,
     weightDecay: 0.01,
     seed: 9,
-  };
+  });
   const whole = await fineTune(imported, train, dev, tokenizer, options);
   let saved: Uint8Array | undefined;
   const killed = await fineTune(imported, train, dev, tokenizer, options, {
@@ -154,29 +162,13 @@ Deno.test("a run killed mid-epoch and resumed from its checkpoint ends bit-ident
 });
 
 Deno.test("the exported fine-tuned model gives the runtime's logits in onnxruntime-node", async () => {
-  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
-  const train = parseGlue(
-    "SST-2",
-    "train",
-    Deno.readTextFileSync(join(DATA, "train.tsv")),
-    "train",
-  ).slice(0, 32);
-  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 6))).graph;
-  const options = {
-    task: "SST-2" as const,
-    head: "classification:2",
-    epochs: 1,
-    batch: 16,
-    seq: 12,
-    learningRate: 2e-3,
-    warmupRatio: 0,
-    weightDecay: 0,
-    seed: 2,
-  };
+  const { tokenizer, train, dev } = await tinySet(32, 16);
+  const imported = tinyModel(6);
+  const options = tinyOptions({ seed: 2 });
   const { program, state } = await fineTune(
     imported,
     train,
-    train.slice(0, 16),
+    dev,
     tokenizer,
     options,
   );
@@ -218,36 +210,25 @@ Deno.test("the exported fine-tuned model gives the runtime's logits in onnxrunti
 });
 
 Deno.test("the WASM engine trains like the reference executor", async () => {
-  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
-  const train = parseGlue(
-    "SST-2",
-    "train",
-    Deno.readTextFileSync(join(DATA, "train.tsv")),
-    "train",
-  ).slice(0, 64);
-  const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 8))).graph;
-  const options = {
-    task: "SST-2" as const,
-    head: "classification:2",
+  const { tokenizer, train, dev } = await tinySet(64, 32);
+  const imported = tinyModel(8);
+  const options = tinyOptions({
     epochs: 2,
-    batch: 16,
-    seq: 12,
-    learningRate: 2e-3,
     warmupRatio: 0.1,
     weightDecay: 0.01,
     seed: 3,
-  };
+  });
   const wasm = await fineTune(
     imported,
     train,
-    train.slice(0, 32),
+    dev,
     tokenizer,
     options,
   );
   const reference = await fineTune(
     imported,
     train,
-    train.slice(0, 32),
+    dev,
     tokenizer,
     { ...options, backend: "reference" },
   );
