@@ -4,66 +4,11 @@ import { execute } from "../../src/executor/execute.ts";
 import { makeBatches } from "../../src/finetune/batches.ts";
 import { servingGraph } from "../../src/finetune/serving_graph.ts";
 import { join } from "node:path";
-import { parseGlue } from "../../runtime/data/glue.ts";
-import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { exportOnnx } from "../../src/export/onnx_export.ts";
-import {
-  fineTune,
-  type FineTuneOptions,
-} from "../../src/finetune/fine_tune.ts";
+import { fineTune } from "../../src/finetune/fine_tune.ts";
 import { decodeState, encodeState } from "../../src/training/checkpoint.ts";
-import { importOnnx } from "../../src/frontend/import_model.ts";
-import { buildBertGraph } from "../../src/models/bert_builder.ts";
-
-const DATA =
-  new URL("../../examples/data/tiny-sentiment/", import.meta.url).pathname;
-const CONFIG = {
-  vocab_size: 44,
-  hidden_size: 32,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 64,
-  max_position_embeddings: 16,
-  type_vocab_size: 2,
-};
-
-/** The tiny sentiment set: its tokenizer and the first `train`/`dev` rows. */
-async function tinySet(train: number, dev: number) {
-  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
-  const read = (split: "train" | "dev") =>
-    parseGlue(
-      "SST-2",
-      split,
-      Deno.readTextFileSync(join(DATA, `${split}.tsv`)),
-      split,
-    );
-  return {
-    tokenizer,
-    train: read("train").slice(0, train),
-    dev: read("dev").slice(0, dev),
-  };
-}
-
-/** A one-layer BERT with seeded weights, as the frontend imports it. */
-function tinyModel(seed: number) {
-  return importOnnx(exportOnnx(buildBertGraph(CONFIG, seed))).graph;
-}
-
-/** Run settings for the tiny set; `overrides` change what a test is about. */
-function tinyOptions(overrides: Partial<FineTuneOptions>): FineTuneOptions {
-  return {
-    task: "SST-2",
-    head: "classification:2",
-    epochs: 1,
-    batch: 16,
-    seq: 12,
-    learningRate: 2e-3,
-    warmupRatio: 0,
-    weightDecay: 0,
-    seed: 1,
-    ...overrides,
-  };
-}
+import { runScript } from "../run_script.ts";
+import { tinyModel, tinyOptions, tinySet } from "./tiny.ts";
 
 Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores the dev set", async () => {
   const { tokenizer, train, dev } = await tinySet(320, 40);
@@ -91,19 +36,13 @@ Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores t
 
 Deno.test("deno task demo runs end to end and refuses bad options", async () => {
   const out = await Deno.makeTempDir();
-  const demo = new URL("../../examples/demo.ts", import.meta.url).pathname;
-  const run = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", demo, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+  const demo = new URL("../../examples/demo.ts", import.meta.url);
+  const run = (...args: string[]) => runScript(demo, ...args);
   try {
     const ok = await run("--epochs", "1", "--out", out);
-    const stdout = new TextDecoder().decode(ok.stdout);
-    assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
-    assert.match(stdout, /matmuls +17: 13 with a constant weight/);
-    assert.match(stdout, /dev +accuracy \d\.\d{4} after 50 steps/);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /matmuls +17: 13 with a constant weight/);
+    assert.match(ok.stdout, /dev +accuracy \d\.\d{4} after 50 steps/);
     assert.match(await Deno.readTextFile(join(out, "loss.svg")), /^<svg/);
     assert.equal(
       JSON.parse(await Deno.readTextFile(join(out, "metrics.json"))).history
@@ -113,7 +52,7 @@ Deno.test("deno task demo runs end to end and refuses bad options", async () => 
     const bad = await run("--lr", "-1");
     assert.equal(bad.code, 2);
     assert.match(
-      new TextDecoder().decode(bad.stderr),
+      bad.stderr,
       /^error: Option '--lr' must be a number > 0/,
     );
   } finally {

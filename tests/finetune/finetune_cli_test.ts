@@ -1,41 +1,18 @@
 import assert from "node:assert/strict";
+import { runScript } from "../run_script.ts";
+import { TINY_CONFIG, TINY_DATA as DATA, tinyOnnx } from "./tiny.ts";
 import { join } from "node:path";
-import { exportOnnx } from "../../src/export/onnx_export.ts";
-import { buildBertGraph } from "../../src/models/bert_builder.ts";
 import { loadCheckpoint } from "../../src/training/checkpoint_file.ts";
 
-const DATA =
-  new URL("../../examples/data/tiny-sentiment/", import.meta.url).pathname;
-const CLI = new URL("../../src/cli/finetune.ts", import.meta.url).pathname;
-
-async function run(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const CLI = new URL("../../src/cli/finetune.ts", import.meta.url);
+const run = (...args: string[]) => runScript(CLI, ...args);
 
 Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad options", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const model = join(dir, "tiny.onnx");
-    const config = {
-      vocab_size: 44,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      max_position_embeddings: 16,
-      type_vocab_size: 2,
-    };
-    await Deno.writeFile(model, exportOnnx(buildBertGraph(config, 2)));
+    const config = { ...TINY_CONFIG, hidden_size: 16, intermediate_size: 32 };
+    await Deno.writeFile(model, tinyOnnx(2, config));
     const common = [
       "--model",
       model,
@@ -84,24 +61,18 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       "resumed at step 26, not from scratch",
     );
     assert.match(resumed.stdout, /"step":50/);
-    const evaluated = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        CLI.replace("finetune.ts", "eval.ts"),
-        ...common,
-        "--checkpoint",
-        join(dir, "run", "checkpoint.bin"),
-        "--batch",
-        "32",
-        "--seq",
-        "12",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(evaluated.code, 0, new TextDecoder().decode(evaluated.stderr));
-    const scored = JSON.parse(new TextDecoder().decode(evaluated.stdout));
+    const evaluated = await runScript(
+      new URL("../../src/cli/eval.ts", import.meta.url),
+      ...common,
+      "--checkpoint",
+      join(dir, "run", "checkpoint.bin"),
+      "--batch",
+      "32",
+      "--seq",
+      "12",
+    );
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const scored = JSON.parse(evaluated.stdout);
     assert.equal(scored.step, 50);
     assert.equal(
       scored.metrics.accuracy,

@@ -1,29 +1,13 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { parseGlue } from "../../runtime/data/glue.ts";
-import { loadTokenizer } from "../../runtime/data/read_file.ts";
-import { exportOnnx } from "../../src/export/onnx_export.ts";
+import { tinyModel, tinyOptions, tinySet } from "../finetune/tiny.ts";
 import { fineTune } from "../../src/finetune/fine_tune.ts";
-import { importOnnx } from "../../src/frontend/import_model.ts";
 import type { Graph } from "../../src/ir/graph.ts";
 import { printGraph } from "../../src/ir/printer.ts";
 import { verify } from "../../src/ir/verify.ts";
-import { buildBertGraph } from "../../src/models/bert_builder.ts";
 import { compileTraining } from "../../src/passes/training_pipeline.ts";
 import { parseRecipe, type RecipeOverrides } from "../../src/recipes/mod.ts";
 
-const DATA =
-  new URL("../../examples/data/tiny-sentiment/", import.meta.url).pathname;
-const CONFIG = {
-  vocab_size: 44,
-  hidden_size: 32,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 64,
-  max_position_embeddings: 16,
-  type_vocab_size: 2,
-};
-const imported = importOnnx(exportOnnx(buildBertGraph(CONFIG, 3))).graph;
+const imported = tinyModel(3);
 
 function compile(recipe?: string, overrides: RecipeOverrides = {}) {
   return compileTraining(imported, {
@@ -86,28 +70,12 @@ Deno.test("on BERT, fp32 compiles to the graphs it compiled to before recipes", 
 });
 
 Deno.test("fine-tuning the tiny set with int8-a2 on the reference trainer lowers the loss, reproducibly", async () => {
-  const tokenizer = await loadTokenizer(join(DATA, "vocab.txt"));
-  const read = (split: "train" | "dev") =>
-    parseGlue(
-      "SST-2",
-      split,
-      Deno.readTextFileSync(join(DATA, `${split}.tsv`)),
-      split,
-    );
-  const train = read("train").slice(0, 320);
-  const dev = read("dev").slice(0, 40);
-  const options = {
-    task: "SST-2" as const,
-    head: "classification:2",
+  const { tokenizer, train, dev } = await tinySet(320, 40);
+  const options = tinyOptions({
     epochs: 4,
-    batch: 16,
-    seq: 12,
-    learningRate: 2e-3,
-    warmupRatio: 0,
-    weightDecay: 0,
     seed: 5,
     recipe: parseRecipe("int8-a2", { gamma: 5, rounding: "stochastic" }),
-  };
+  });
   const result = await fineTune(imported, train, dev, tokenizer, options);
   assert.match(printGraph(result.program.step), /= OutlierTile\(/);
   const first = result.history[0].trainLoss;

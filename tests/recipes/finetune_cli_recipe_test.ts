@@ -1,41 +1,17 @@
 import assert from "node:assert/strict";
+import { runScript } from "../run_script.ts";
+import { TINY_CONFIG, TINY_DATA as DATA, tinyOnnx } from "../finetune/tiny.ts";
 import { join } from "node:path";
-import { exportOnnx } from "../../src/export/onnx_export.ts";
-import { buildBertGraph } from "../../src/models/bert_builder.ts";
 
-const DATA =
-  new URL("../../examples/data/tiny-sentiment/", import.meta.url).pathname;
-const CLI = new URL("../../src/cli/finetune.ts", import.meta.url).pathname;
-
-async function run(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const CLI = new URL("../../src/cli/finetune.ts", import.meta.url);
+const run = (...args: string[]) => runScript(CLI, ...args);
 
 Deno.test("deno task finetune --precision int8-a2 trains, dumps each recipe pass, and refuses bad recipes", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const model = join(dir, "tiny.onnx");
-    await Deno.writeFile(
-      model,
-      exportOnnx(buildBertGraph({
-        vocab_size: 44,
-        hidden_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        intermediate_size: 32,
-        max_position_embeddings: 16,
-        type_vocab_size: 2,
-      }, 2)),
-    );
+    const config = { ...TINY_CONFIG, hidden_size: 16, intermediate_size: 32 };
+    await Deno.writeFile(model, tinyOnnx(2, config));
     const common = [
       "--model",
       model,
