@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runScript } from "../run_script.ts";
 import { join } from "node:path";
 import { padBatch } from "../../runtime/data/encoding.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
@@ -87,13 +88,8 @@ Deno.test("the report covers every linear-layer input of a real model", async ()
 
 Deno.test("deno task outliers writes the report and pictures; bad options are refused", async () => {
   const out = await Deno.makeTempDir();
-  const cli = new URL("../../src/cli/outliers.ts", import.meta.url).pathname;
-  const run = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", cli, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+  const cli = new URL("../../src/cli/outliers.ts", import.meta.url);
+  const run = (...args: string[]) => runScript(cli, ...args);
   try {
     const model = join(SHARED, "models/bert-tiny-random/model.onnx");
     const ok = await run(
@@ -106,10 +102,10 @@ Deno.test("deno task outliers writes the report and pictures; bad options are re
       "--out",
       out,
     );
-    assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
-    assert.match(new TextDecoder().decode(ok.stdout), /\| 0 \| qkv \|/);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /\| 0 \| qkv \|/);
     assert.match(
-      new TextDecoder().decode(ok.stderr),
+      ok.stderr,
       /outliers: batch 1\/1 .* tokens\/s .* ETA/,
     );
     const json = JSON.parse(await Deno.readTextFile(join(out, "report.json")));
@@ -118,11 +114,11 @@ Deno.test("deno task outliers writes the report and pictures; bad options are re
     const bad = await run("--model", model, "--gamma", "-1");
     assert.equal(bad.code, 2);
     assert.match(
-      new TextDecoder().decode(bad.stderr),
+      bad.stderr,
       /^error: Option '--gamma' must be a number > 0/,
     );
     const task = await run("--task", "nope");
-    assert.match(new TextDecoder().decode(task.stderr), /Unknown task 'nope'/);
+    assert.match(task.stderr, /Unknown task 'nope'/);
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -4,28 +4,13 @@
  */
 
 import assert from "node:assert/strict";
+import { runScript } from "../run_script.ts";
 import { join } from "node:path";
 import { craftModel, FLOAT } from "../frontend/craft.ts";
 import { SHARED } from "../models/model_inputs.ts";
 
-const CLI = new URL("../../src/cli/compile.ts", import.meta.url).pathname;
-
-async function compile(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: decode(out.stdout),
-    stderr: decode(out.stderr),
-  };
-}
+const CLI = new URL("../../src/cli/compile.ts", import.meta.url);
+const compile = (...args: string[]) => runScript(CLI, ...args);
 
 async function assertRefused(
   args: string[],
