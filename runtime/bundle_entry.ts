@@ -1,8 +1,8 @@
 /**
  * The entry point esbuild bundles into `build/runtime.mjs`: the runtime's
- * public API plus the smoke check, with nothing Deno- or Node-specific (so
- * `data/read_file.ts` stays out). Later parts of the runtime are exported
- * from here too.
+ * public API plus the smoke checks (the data layer, and a few training steps
+ * of a toy BERT compiled in place and run on the WebAssembly engine), with
+ * nothing Deno- or Node-specific (so `data/read_file.ts` stays out).
  *
  * @module
  */
@@ -15,3 +15,7 @@ export {
   type SmokeMetrics,
   type SmokeResult,
 } from "./smoke.ts";
+export {
+  runTrainingSmoke,
+  type TrainingSmokeResult,
+} from "./training_smoke.ts";
