@@ -25,14 +25,21 @@ const PAGE = `<!doctype html>
   });
 </script>
 <script type="module">
-  import { runSmoke } from "/runtime.mjs";
+  import { runSmoke, runTrainingSmoke } from "/runtime.mjs";
+  // Virtual time stands still while a fetch is pending, and asynchronous
+  // WebAssembly compilation is not a fetch: this request, answered once the
+  // page reports done, keeps the page from being dumped too early.
+  const held = fetch("/hold");
   const answer = document.getElementById("answer");
   try {
     const vocab = await (await fetch("/vocab.txt")).text();
-    answer.textContent = JSON.stringify({ result: runSmoke(vocab) });
+    const result = runSmoke(vocab);
+    answer.textContent = JSON.stringify({ result, training: await runTrainingSmoke() });
   } catch (e) {
     answer.textContent = JSON.stringify({ error: String(e?.stack ?? e) });
   }
+  await fetch("/done");
+  await held;
 </script>
 `;
 
@@ -69,27 +76,34 @@ export async function findChromium(): Promise<string> {
 
 /**
  * Serves the bundle and vocabulary on 127.0.0.1, opens the page in headless
- * Chromium and returns what the page's smoke run answered.
+ * Chromium and returns what the page's smoke runs answered.
  *
- * @returns The `runSmoke` result, as parsed from the page's JSON.
+ * @returns The `runSmoke` and `runTrainingSmoke` results, as parsed from the
+ * page's JSON.
  * @throws if the page reports an error or writes nothing.
  */
 export async function smokeInChromium(
   chromium: string,
   bundle: string,
   vocab: string,
-): Promise<unknown> {
+): Promise<ChromiumAnswer> {
   const files: Record<string, [string, string]> = {
     "/": [PAGE, "text/html"],
     "/runtime.mjs": [bundle, "text/javascript"],
     "/vocab.txt": [vocab, "text/plain"],
   };
+  let done = () => {};
+  const finished = new Promise<void>((resolve) => (done = resolve));
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen() {},
-  }, (request) => {
-    const file = files[new URL(request.url).pathname];
+  }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/done") done();
+    if (path === "/hold") await finished;
+    if (path === "/done" || path === "/hold") return new Response("ok");
+    const file = files[path];
     if (file === undefined) return new Response("not found", { status: 404 });
     const [body, type] = file;
     return new Response(body, {
@@ -115,7 +129,13 @@ export async function smokeInChromium(
   }
 }
 
-function pageAnswer(dom: string, log: string): unknown {
+/** What the page answered: the data smoke and the training smoke. */
+export interface ChromiumAnswer {
+  readonly result: unknown;
+  readonly training: unknown;
+}
+
+function pageAnswer(dom: string, log: string): ChromiumAnswer {
   const match = /<pre id="answer">([\s\S]*?)<\/pre>/.exec(dom);
   const text = (match?.[1] ?? "").replaceAll("&lt;", "<")
     .replaceAll("&gt;", ">").replaceAll("&amp;", "&");
@@ -126,9 +146,9 @@ function pageAnswer(dom: string, log: string): unknown {
       }`,
     );
   }
-  const answer = JSON.parse(text) as { result?: unknown; error?: string };
+  const answer = JSON.parse(text) as ChromiumAnswer & { error?: string };
   if (answer.error !== undefined) {
     throw new Error(`The smoke run failed in Chromium: ${answer.error}`);
   }
-  return answer.result;
+  return answer;
 }

@@ -1,9 +1,9 @@
 /**
  * The runtime bundle runs unchanged in Deno, Node and a browser: the bundle
  * is built once, the smoke check runs in each environment, and the three
- * answers must be identical and equal the expected values. In Deno and Node
- * the bundle also compiles a toy BERT's training step and trains it on the
- * WebAssembly engine (the loss must fall, the same in both). The browser is
+ * answers must be identical and equal the expected values. In each the
+ * bundle also compiles a toy BERT's training step and trains it on the
+ * WebAssembly engine (the loss must fall, the same everywhere). The browser is
  * headless Chromium, which must be installed (the test fails otherwise and
  * says how).
  */
@@ -148,8 +148,10 @@ Deno.test("the runtime bundle gives the same smoke answer in Deno, Node and Chro
       }),
       await t.step("Chromium", async () => {
         const chromium = await findChromium();
-        answers.chromium = await smokeInChromium(chromium, bundle, vocab);
+        ({ result: answers.chromium, training: training.chromium } =
+          await smokeInChromium(chromium, bundle, vocab));
         assertExpected(answers.chromium);
+        assertTrains(training.chromium);
       }),
     ];
     // A failed step has already failed the test; comparing its missing
@@ -162,9 +164,7 @@ Deno.test("the runtime bundle gives the same smoke answer in Deno, Node and Chro
         // in two roundings where the others fuse them.
         const losses = (env: string) =>
           (training[env] as TrainingSmokeResult).losses;
-        // Chromium runs only the data smoke: under --dump-dom's virtual time
-        // the page is dumped before asynchronous WebAssembly compilation ends.
-        for (const env of ["node"]) {
+        for (const env of ["node", "chromium"]) {
           losses(env).forEach((l, i) =>
             assert.ok(
               Math.abs(l - losses("deno")[i]) <= 1e-5,
