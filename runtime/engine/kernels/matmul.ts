@@ -24,10 +24,9 @@ import {
   generateGemm,
   kSteps,
   type MatrixView,
-  packA,
-  packB,
   packedASize,
   packedBSize,
+  type PackExport,
 } from "../../../src/codegen/gemm/mod.ts";
 import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
@@ -86,6 +85,8 @@ function productLayout(p: GemmParams, m: number, k: number, n: number) {
 /** One product C = A·B (+ bias) bound to the engine memory. */
 class GemmCall {
   readonly #gemm: GemmExport;
+  readonly #packA: PackExport;
+  readonly #packB: PackExport;
   readonly #f32: Float32Array;
   readonly #at: ReturnType<typeof productLayout>;
   readonly #chunks: [number, number][];
@@ -101,6 +102,8 @@ class GemmCall {
     readonly n: number,
   ) {
     this.#gemm = exports.gemm as GemmExport;
+    this.#packA = exports.packA as PackExport;
+    this.#packB = exports.packB as PackExport;
     this.#f32 = new Float32Array(memory.buffer);
     this.#at = productLayout(params, m, k, n);
     this.#chunks = chunksOf(k);
@@ -127,14 +130,15 @@ class GemmCall {
 
   /** Packs B (k × n), chunk by chunk, at byte `to` (persistent memory). */
   packB(b: MatrixView, to: number): void {
-    this.#chunks.forEach(([k0, len], c) => {
-      packB(
-        this.params,
-        rowsOf(b, k0, len),
-        this.memory.buffer,
-        to + this.#bOffsets[c],
-      );
-    });
+    this.#chunks.forEach(([k0, len], c) =>
+      this.#packRowsOf(b, k0, len, to + this.#bOffsets[c])
+    );
+  }
+
+  /** Packs rows [k0, k0+len) of B with the module's generated packer (columns are lines). */
+  #packRowsOf(b: MatrixView, k0: number, len: number, to: number): void {
+    const v = rowsOf(b, k0, len);
+    this.#packB(v.offset * 4, v.colStride, v.rowStride, v.cols, v.rows, to);
   }
 
   /**
@@ -149,7 +153,7 @@ class GemmCall {
     bias = 0,
     biasScale = 1,
   ) {
-    const { params: p, memory, base } = this;
+    const { params: p, base } = this;
     const at = this.#at;
     if (bias !== 0) {
       const dst = (base + at.bias) / 4;
@@ -158,10 +162,18 @@ class GemmCall {
       }
     }
     this.#chunks.forEach(([k0, len], chunk) => {
-      packA(p, colsOf(a, k0, len), memory.buffer, base + at.a);
+      const av = colsOf(a, k0, len);
+      this.#packA(
+        av.offset * 4,
+        av.rowStride,
+        av.colStride,
+        av.rows,
+        av.cols,
+        base + at.a,
+      );
       let bAt = base + at.b;
       if (typeof b === "number") bAt = b + this.#bOffsets[chunk];
-      else packB(p, rowsOf(b, k0, len), memory.buffer, bAt);
+      else this.#packRowsOf(b, k0, len, bAt);
       const ksteps = kSteps(p, len);
       const aTileBytes = ksteps * p.mr * gemmLayout(p).aRowStepBytes;
       const out = chunk === 0 ? c : base + at.partial;

@@ -144,17 +144,3 @@ export function referencePackB(
     }
   }
 }
-
-/**
- * @deprecated Kept for `runtime/engine/kernels/matmul.ts`; modules from
- * `generateGemm` export a generated `packA`, which is faster. Same as
- * {@link referencePackA}.
- */
-export const packA = referencePackA;
-
-/**
- * @deprecated Kept for `runtime/engine/kernels/matmul.ts`; modules from
- * `generateGemm` export a generated `packB`, which is faster. Same as
- * {@link referencePackB}.
- */
-export const packB = referencePackB;
