@@ -17,7 +17,13 @@ import {
   UsageError,
 } from "./args.ts";
 import { runMain } from "./main.ts";
-import { headFor, readSplit, TASK_OPTIONS, taskFiles } from "./task_options.ts";
+import {
+  checkModelFile,
+  headFor,
+  readSplit,
+  TASK_OPTIONS,
+  taskFiles,
+} from "./task_options.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   ...TASK_OPTIONS,
@@ -53,6 +59,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError("Option '--checkpoint' is required.");
   }
   const files = taskFiles(args);
+  checkModelFile(files.model);
   const run = {
     task: files.task,
     head: headFor(files.task),

@@ -34,7 +34,13 @@ import {
 } from "../recipes/mod.ts";
 import { runMain } from "./main.ts";
 import { Progress } from "./progress.ts";
-import { headFor, readSplit, TASK_OPTIONS, taskFiles } from "./task_options.ts";
+import {
+  checkModelFile,
+  headFor,
+  readSplit,
+  TASK_OPTIONS,
+  taskFiles,
+} from "./task_options.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   ...TASK_OPTIONS,
@@ -138,6 +144,7 @@ export async function finetuneCommand(
   const out = options.get("out") as string | undefined;
   if (out === undefined) throw new UsageError("Option '--out' is required.");
   const files = taskFiles(args);
+  checkModelFile(files.model);
   const recipe = recipeOption(args);
   const run = {
     task: files.task,

@@ -24,7 +24,12 @@ import {
 } from "./args.ts";
 import { runMain } from "./main.ts";
 import { Progress } from "./progress.ts";
-import { readSplit, TASK_OPTIONS, taskFiles } from "./task_options.ts";
+import {
+  checkModelFile,
+  readSplit,
+  TASK_OPTIONS,
+  taskFiles,
+} from "./task_options.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   ...TASK_OPTIONS,
@@ -108,6 +113,7 @@ export async function outliersCommand(
   if (args === undefined) return 0;
   const { options } = args;
   const files = taskFiles(args, { task: "sst2" });
+  checkModelFile(files.model);
   const split =
     ((options.get("split") as string | undefined) ?? "dev") as GlueSplit;
   const gamma = numberOption(args, "gamma", 5, (x) => x > 0, "a number > 0");
