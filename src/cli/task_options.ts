@@ -94,7 +94,15 @@ export async function readSplit(
   split: GlueSplit,
 ): Promise<GlueExample[]> {
   const file = join(files.data, `${split}.tsv`);
-  return parseGlue(files.task, split, await Deno.readTextFile(file), file);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    throw new Error(
+      `Data file '${file}' cannot be read; pass --data with the folder holding the task's ${split}.tsv.`,
+    );
+  }
+  return parseGlue(files.task, split, text, file);
 }
 
 /** The head a GLUE task trains: classification over its labels, or regression (STS-B). */
