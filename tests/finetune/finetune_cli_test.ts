@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runScript } from "../run_script.ts";
-import { TINY_CONFIG, TINY_DATA as DATA, tinyOnnx } from "./tiny.ts";
+import { tinyCliArgs } from "./tiny.ts";
 import { join } from "node:path";
 import { loadCheckpoint } from "../../src/training/checkpoint_file.ts";
 
@@ -10,19 +10,7 @@ const run = (...args: string[]) => runScript(CLI, ...args);
 Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad options", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const model = join(dir, "tiny.onnx");
-    const config = { ...TINY_CONFIG, hidden_size: 16, intermediate_size: 32 };
-    await Deno.writeFile(model, tinyOnnx(2, config));
-    const common = [
-      "--model",
-      model,
-      "--vocab",
-      join(DATA, "vocab.txt"),
-      "--data",
-      DATA,
-      "--task",
-      "sst2",
-    ];
+    const common = [...(await tinyCliArgs(dir))];
     const shape = [
       "--batch",
       "32",
@@ -94,15 +82,11 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       "sentence\tlabel\ngood film\t1\nbad row without label\n",
     );
     await Deno.writeTextFile(join(badTsv, "dev.tsv"), "sentence\tlabel\n");
+    // The same options, but --data points at the bad files (the last --data wins).
     const row = await run(
-      "--model",
-      model,
-      "--vocab",
-      join(DATA, "vocab.txt"),
+      ...common,
       "--data",
       badTsv,
-      "--task",
-      "sst2",
       "--out",
       dir,
     );

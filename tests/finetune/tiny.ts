@@ -82,3 +82,25 @@ export function tinyOptions(
     ...overrides,
   };
 }
+
+/**
+ * Writes a small tiny-BERT ONNX file into `dir` and returns the CLI options
+ * that fine-tune it on the tiny set: `--model`, `--vocab`, `--data`, `--task`.
+ */
+export async function tinyCliArgs(dir: string): Promise<string[]> {
+  const model = join(dir, "tiny.onnx");
+  await Deno.writeFile(
+    model,
+    tinyOnnx(2, { ...TINY_CONFIG, hidden_size: 16, intermediate_size: 32 }),
+  );
+  return [
+    "--model",
+    model,
+    "--vocab",
+    join(TINY_DATA, "vocab.txt"),
+    "--data",
+    TINY_DATA,
+    "--task",
+    "sst2",
+  ];
+}

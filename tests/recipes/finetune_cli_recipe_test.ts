@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runScript } from "../run_script.ts";
-import { TINY_CONFIG, TINY_DATA as DATA, tinyOnnx } from "../finetune/tiny.ts";
+import { tinyCliArgs } from "../finetune/tiny.ts";
 import { join } from "node:path";
 
 const CLI = new URL("../../src/cli/finetune.ts", import.meta.url);
@@ -9,21 +9,7 @@ const run = (...args: string[]) => runScript(CLI, ...args);
 Deno.test("deno task finetune --precision int8-a2 trains, dumps each recipe pass, and refuses bad recipes", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const model = join(dir, "tiny.onnx");
-    const config = { ...TINY_CONFIG, hidden_size: 16, intermediate_size: 32 };
-    await Deno.writeFile(model, tinyOnnx(2, config));
-    const common = [
-      "--model",
-      model,
-      "--vocab",
-      join(DATA, "vocab.txt"),
-      "--data",
-      DATA,
-      "--task",
-      "sst2",
-      "--out",
-      join(dir, "run"),
-    ];
+    const common = [...(await tinyCliArgs(dir)), "--out", join(dir, "run")];
     const ok = await run(
       ...common,
       "--precision",
