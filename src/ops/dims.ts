@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Dim, Node, ValueType } from "../ir/graph.ts";
+import { type Dim, intAttr, type Node, type ValueType } from "../ir/graph.ts";
 import { sizeOf, type Tensor, tensor } from "../ir/tensor.ts";
-import { type InferContext, OpError } from "./op_def.ts";
+import { type InferContext, normalizeAxis, OpError } from "./op_def.ts";
 
 /**
  * A fresh symbolic dim for output dim `i` of `node` (or of its output
@@ -138,4 +138,29 @@ export function freshDims(node: Node, n: number): Dim[] {
 /** Dims known to be numbers: those computed from run-time tensors. */
 export function numeric(dims: readonly Dim[]): number[] {
   return dims as number[];
+}
+
+/**
+ * Calls `visit` once per line of `shape` along the node's `axis` attribute
+ * (default −1), with the line's length and the flat index of its d-th
+ * element — the loop every per-axis reduction like Softmax needs.
+ */
+export function forEachAxisLine(
+  node: Node,
+  shape: readonly number[],
+  visit: (at: (d: number) => number, dim: number) => void,
+): void {
+  const axis = normalizeAxis(
+    node,
+    intAttr(node.attrs, "axis", -1),
+    shape.length,
+  );
+  const outer = sizeOf(shape.slice(0, axis));
+  const dim = shape[axis];
+  const inner = sizeOf(shape.slice(axis + 1));
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      visit((d) => (o * dim + d) * inner + i, dim);
+    }
+  }
 }

@@ -22,7 +22,7 @@ import {
 } from "../ir/graph.ts";
 import { sizeOf, tensor } from "../ir/tensor.ts";
 import { broadcastIndex } from "./broadcast.ts";
-import { inputTensor, inputType } from "./dims.ts";
+import { forEachAxisLine, inputTensor, inputType } from "./dims.ts";
 import { dropoutTrainOps } from "./dropout_train.ts";
 import { erf } from "./erf.ts";
 import { lossOps } from "./loss_ops.ts";
@@ -192,25 +192,14 @@ const softmaxGrad: OpDef = {
     const dy = inputTensor(node, inputs, 0);
     const y = inputTensor(node, inputs, 1);
     checkSameShape(node, dy.shape, y.shape);
-    const axis = normalizeAxis(
-      node,
-      intAttr(node.attrs, "axis", -1),
-      dy.shape.length,
-    );
-    const outer = sizeOf(dy.shape.slice(0, axis));
-    const dim = dy.shape[axis];
-    const inner = sizeOf(dy.shape.slice(axis + 1));
     const dx = new Float64Array(dy.data.length);
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const at = (d: number) => (o * dim + d) * inner + i;
-        let dot = 0;
-        for (let d = 0; d < dim; d++) dot += dy.data[at(d)] * y.data[at(d)];
-        for (let d = 0; d < dim; d++) {
-          dx[at(d)] = y.data[at(d)] * (dy.data[at(d)] - dot);
-        }
+    forEachAxisLine(node, dy.shape, (at, dim) => {
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += dy.data[at(d)] * y.data[at(d)];
+      for (let d = 0; d < dim; d++) {
+        dx[at(d)] = y.data[at(d)] * (dy.data[at(d)] - dot);
       }
-    }
+    });
     return [tensor(dy.dtype, dy.shape, dx)];
   },
 };

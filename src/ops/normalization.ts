@@ -16,7 +16,7 @@ import {
 } from "../ir/graph.ts";
 import { sizeOf, type Tensor, tensor } from "../ir/tensor.ts";
 import { broadcastIndex } from "./broadcast.ts";
-import { inputTensor, inputType } from "./dims.ts";
+import { forEachAxisLine, inputTensor, inputType } from "./dims.ts";
 import { normalizeAxis, type OpDef, OpError } from "./op_def.ts";
 
 /** Throws unless `t` holds floats. */
@@ -135,28 +135,17 @@ const layerNorm: OpDef = {
  * large inputs do not overflow.
  */
 function softmaxAlong(node: Node, x: Tensor, log: boolean): Tensor {
-  const axis = normalizeAxis(
-    node,
-    intAttr(node.attrs, "axis", -1),
-    x.shape.length,
-  );
-  const outer = sizeOf(x.shape.slice(0, axis));
-  const dim = x.shape[axis];
-  const inner = sizeOf(x.shape.slice(axis + 1));
   const y = new Float64Array(x.data.length);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const at = (d: number) => (o * dim + d) * inner + i;
-      let max = -Infinity;
-      for (let d = 0; d < dim; d++) max = Math.max(max, x.data[at(d)]);
-      let sum = 0;
-      for (let d = 0; d < dim; d++) sum += Math.exp(x.data[at(d)] - max);
-      for (let d = 0; d < dim; d++) {
-        const shifted = x.data[at(d)] - max;
-        y[at(d)] = log ? shifted - Math.log(sum) : Math.exp(shifted) / sum;
-      }
+  forEachAxisLine(node, x.shape, (at, dim) => {
+    let max = -Infinity;
+    for (let d = 0; d < dim; d++) max = Math.max(max, x.data[at(d)]);
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += Math.exp(x.data[at(d)] - max);
+    for (let d = 0; d < dim; d++) {
+      const shifted = x.data[at(d)] - max;
+      y[at(d)] = log ? shifted - Math.log(sum) : Math.exp(shifted) / sum;
     }
-  }
+  });
   return tensor(x.dtype, x.shape, y);
 }
 
