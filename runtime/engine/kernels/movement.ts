@@ -78,15 +78,7 @@ function gather(info: NodeInfo): Kernel | undefined {
         let o = 0;
         for (let p = 0; p < outer; p++) {
           for (let k = 0; k < count; k++) {
-            const id = ids[k];
-            const row = id < 0 ? id + rows : id;
-            if (!(row >= 0 && row < rows)) {
-              throw new EngineError(
-                `Gather node '${info.node.name}': index ${id} is out of range for ${rows} rows.`,
-                info.node.name,
-              );
-            }
-            const s = (p * rows + row) * inner;
+            const s = (p * rows + tableRow(info, ids[k], rows)) * inner;
             dst.set(src.subarray(s, s + inner), o);
             o += inner;
           }
@@ -94,6 +86,18 @@ function gather(info: NodeInfo): Kernel | undefined {
       };
     },
   };
+}
+
+/** The table row an index names (negative counts from the end), or an error naming the node. */
+function tableRow(info: NodeInfo, id: number, rows: number): number {
+  const row = id < 0 ? id + rows : id;
+  if (!(row >= 0 && row < rows)) {
+    throw new EngineError(
+      `${info.node.op} node '${info.node.name}': index ${id} is out of range for ${rows} rows.`,
+      info.node.name,
+    );
+  }
+  return row;
 }
 
 /** GatherGrad on any axis: dy's inner blocks added into a zeroed table. */
@@ -118,15 +122,7 @@ function gatherGrad(info: NodeInfo): Kernel | undefined {
         let k = 0;
         for (let p = 0; p < outer; p++) {
           for (let c = 0; c < count; c++) {
-            const id = ids[c];
-            const row = id < 0 ? id + rows : id;
-            if (!(row >= 0 && row < rows)) {
-              throw new EngineError(
-                `GatherGrad node '${info.node.name}': index ${id} is out of range for ${rows} rows.`,
-                info.node.name,
-              );
-            }
-            const base = (p * rows + row) * inner;
+            const base = (p * rows + tableRow(info, ids[c], rows)) * inner;
             for (let j = 0; j < inner; j++) dst[base + j] += src[k++];
           }
         }
