@@ -221,16 +221,18 @@ export async function fineTune(
       }
     }
     const seconds = (performance.now() - start) / 1000;
+    // One copy of the state out of the engine serves evaluation and checkpoint.
+    const state = runner.state();
     const report: EpochReport = {
       epoch,
       step,
       trainLoss: sum / batches.length,
-      dev: await evaluate(program, runner.state(), dev, tokenizer, options),
+      dev: await evaluate(program, state, dev, tokenizer, options),
       tokensPerSecond: (tokens - epochTokens) / seconds,
     };
     history.push(report);
     hooks.onEpoch?.(report);
-    await hooks.onCheckpoint?.(runner.state());
+    await hooks.onCheckpoint?.(state);
   }
   return { program, state: runner.state(), losses, history };
 }
