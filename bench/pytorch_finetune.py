@@ -214,7 +214,8 @@ def main():
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N training examples")
+    parser.add_argument("--max-train-samples", "--limit", dest="limit", type=int, default=0,
+                        help="use only the first N training examples")
     parser.add_argument("--dropout", type=float, default=None,
                         help="dropout probability (default: the model config's; tessera trains without dropout for now)")
     parser.add_argument("--out", required=True)

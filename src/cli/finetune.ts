@@ -93,6 +93,11 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "weight_decay ≥ 0 (default 0)",
   },
   seed: { kind: "int", value: "N", help: "seed (default 1)" },
+  "max-train-samples": {
+    kind: "int",
+    value: "N",
+    help: "train on the first N examples of train.tsv only (default: all)",
+  },
   "save-steps": {
     kind: "int",
     value: "N",
@@ -171,10 +176,9 @@ export async function finetuneCommand(
     ? await loadCheckpoint(checkpoint)
     : undefined;
   const tokenizer = await loadTokenizer(files.vocab);
-  const [train, dev] = [
-    await readSplit(files, "train"),
-    await readSplit(files, "dev"),
-  ];
+  const limit = options.get("max-train-samples") as number | undefined;
+  const train = (await readSplit(files, "train")).slice(0, limit);
+  const dev = await readSplit(files, "dev");
   const { graph } = importOnnxFile(files.model);
   await Deno.mkdir(out, { recursive: true });
   const progress = new Progress(

@@ -73,6 +73,24 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       bad.stderr,
       /^error: Unknown precision recipe 'int9'; use one of: fp32, fp16, int8, int8-a1, int8-a2, int12, int16\./,
     );
+    const limited = await run(
+      ...common,
+      ...shape,
+      "--epochs",
+      "1",
+      "--max-train-samples",
+      "64",
+      "--out",
+      join(dir, "limited"),
+    );
+    assert.equal(limited.code, 0, limited.stderr);
+    assert.match(limited.stderr, /finetune: step 2\/2 /);
+    const zero = await run(...common, "--out", dir, "--max-train-samples", "0");
+    assert.equal(zero.code, 2);
+    assert.match(
+      zero.stderr,
+      /'--max-train-samples' must be a positive integer/,
+    );
     const missing = await run("--out", dir);
     assert.match(missing.stderr, /Option '--task' is required/);
     const badTsv = join(dir, "bad");
