@@ -33,6 +33,7 @@ import {
   type Rounding,
 } from "../recipes/mod.ts";
 import { runMain } from "./main.ts";
+import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import {
   checkModelFile,
@@ -216,6 +217,7 @@ export async function finetuneCommand(
     precision: recipe.name,
     options: run,
     history: result.history,
+    peakResidentBytes: peakResidentBytes(),
   };
   await Deno.writeTextFile(
     join(out, "metrics.json"),

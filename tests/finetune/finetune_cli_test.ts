@@ -41,6 +41,7 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       await Deno.readTextFile(join(dir, "run", "metrics.json")),
     );
     assert.ok(metrics.history[0].dev.accuracy >= 0);
+    assert.ok(metrics.peakResidentBytes > 2 ** 20, "peak memory recorded");
     const resumed = await run(...common, ...shape, "--epochs", "2", "--resume");
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(
