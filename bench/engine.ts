@@ -7,8 +7,14 @@
  * and the reference executor. ONNX Runtime has no training step here.
  *
  * Usage: `deno run -A bench/engine.ts [--batches 8,32] [--seq 128]
- * [--reference-max-batch 8] [--runs 5]`; the reference executor is slow
+ * [--reference-max-batch 8] [--runs 5] [--recipes fp32,int8-a2]
+ * [--skip-forward] [--profile]`; the reference executor is slow
  * (double-precision JS loops) and runs once, only up to the given batch.
+ * The engine's training step runs once per precision recipe of `--recipes`
+ * (default fp32), in one process, with its memory: the arena and the bytes
+ * of activations saved from the forward pass for the backward pass
+ * (`saved-bytes.ts`); `--profile` prints each recipe's milliseconds per
+ * operator.
  *
  * @module
  */
@@ -19,11 +25,15 @@ import * as ortWeb from "onnxruntime-web";
 import { Engine } from "../runtime/engine/mod.ts";
 import { execute } from "../src/executor/execute.ts";
 import { importOnnxFile } from "../src/frontend/import_model.ts";
+import type { Graph } from "../src/ir/graph.ts";
 import type { Tensor } from "../src/ir/tensor.ts";
 import { tensor } from "../src/ir/tensor.ts";
 import { runPipeline } from "../src/passes/pipeline.ts";
 import { realFeeds, SHARED } from "../tests/models/model_inputs.ts";
-import { encoderStep } from "../tests/engine/training_graph.ts";
+import { compileTraining } from "../src/passes/training_pipeline.ts";
+import { parseRecipe } from "../src/recipes/mod.ts";
+import { initialTrainingState } from "../src/training/state.ts";
+import { savedActivationBytes } from "./saved_bytes.ts";
 
 const MODEL = `${SHARED}models/tessera-bert-mini/encoder.onnx`;
 const { values } = parseArgs({
@@ -33,12 +43,16 @@ const { values } = parseArgs({
     seq: { type: "string", default: "128" },
     "reference-max-batch": { type: "string", default: "8" },
     runs: { type: "string", default: "5" },
+    recipes: { type: "string", default: "fp32" },
+    "skip-forward": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const BATCHES = values.batches.split(",").map(Number);
 const SEQ = Number(values.seq);
 const REFERENCE_MAX = Number(values["reference-max-batch"]);
 const RUNS = Number(values.runs);
+const RECIPES = values.recipes.split(",");
 
 interface Row {
   task: string;
@@ -114,6 +128,18 @@ for (const batch of BATCHES) {
   const graph = runPipeline(imported, { batch, seq: SEQ, dims: {} });
   const feeds = await realFeeds(MODEL, graph);
 
+  if (!values["skip-forward"]) await forward(batch, graph, feeds);
+  for (const recipe of RECIPES) {
+    await trainStep(batch, recipe, imported, new Map(feeds));
+  }
+}
+
+/** The forward pass on the engine, the reference and ONNX Runtime. */
+async function forward(
+  batch: number,
+  graph: Graph,
+  feeds: Map<string, Tensor>,
+): Promise<void> {
   const engine = await Engine.create(graph);
   const fallbacks = engine.fallbacks().length;
   const memMiB = `${
@@ -157,31 +183,60 @@ for (const batch of BATCHES) {
     await session.release();
   }
 
-  const step = encoderStep(MODEL, batch, SEQ);
+}
+
+/** One training step of `recipe` on the engine (and fp32 on the reference). */
+async function trainStep(
+  batch: number,
+  recipe: string,
+  imported: Graph,
+  feeds: Map<string, Tensor>,
+): Promise<void> {
+  const program = compileTraining(imported, {
+    batch,
+    seq: SEQ,
+    head: "classification:2",
+    lr: 2e-5,
+    totalSteps: 1000,
+    recipe: parseRecipe(recipe),
+  });
+  const state = initialTrainingState(program.gradients, 1, program.params);
   const labels = tensor(
     "i64",
     [batch],
     Array.from({ length: batch }, (_, i) => i % 2),
   );
-  const batchFeeds = new Map([...feeds, ["labels", labels]]);
-  const trainer = await Engine.create(step.graph, { resident: step.state });
+  const batchFeeds = new Map([...feeds, [program.labels[0], labels]]);
+  const trainer = await Engine.create(program.step, {
+    resident: state.tensors,
+  });
   let k = 0;
   const train = () =>
     trainer.run(new Map([...batchFeeds, ["step", tensor("i64", [], [k++])]]), {
       views: true,
     });
-  const stepNote = `${
-    (trainer.memoryBytes / 2 ** 20).toFixed(0)
-  } MiB memory, ${trainer.fallbacks().length} fallbacks`;
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const stepNote = `${mib(trainer.memoryBytes)} memory, arena ${
+    mib(trainer.layout.plan.arenaBytes)
+  }, saved activations ${mib(savedActivationBytes(trainer.graph))}, ${
+    trainer.fallbacks().length
+  } fallbacks`;
   record(
     "train step",
     batch,
-    "tessera engine",
+    `tessera engine ${recipe}`,
     await medianMs(train, RUNS),
     stepNote,
   );
-  if (batch <= REFERENCE_MAX) {
-    const all = new Map([...batchFeeds, ...step.state, [
+  if (values.profile) {
+    const all = new Map([...batchFeeds, ["step", tensor("i64", [], [k])]]);
+    const ms = [...trainer.profile(all)].map(([op, t]) =>
+      `${op} ${t.toFixed(1)}`
+    );
+    console.error(`  ${recipe} ms per op: ${ms.join(", ")}`);
+  }
+  if (batch <= REFERENCE_MAX && recipe === "fp32") {
+    const all = new Map([...batchFeeds, ...state.tensors, [
       "step",
       tensor("i64", [], [0]),
     ]]);
@@ -189,7 +244,7 @@ for (const batch of BATCHES) {
       "train step",
       batch,
       "reference executor",
-      once(() => execute(step.graph, all)),
+      once(() => execute(program.step, all)),
       "1 run",
     );
   }

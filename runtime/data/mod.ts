@@ -77,6 +77,7 @@ export {
   parseSquad,
   type SquadAnswer,
   type SquadAnswerSpan,
+  type SquadArticle,
   type SquadDataset,
   type SquadExample,
 } from "./squad_examples.ts";

@@ -52,12 +52,24 @@ export interface SquadExample {
   readonly answerSpan: SquadAnswerSpan | null;
 }
 
+/** One article ("data" entry) of a SQuAD file and where its questions are. */
+export interface SquadArticle {
+  /** The article's "title" ("" when the file has none). */
+  readonly title: string;
+  /** Index in `examples` of the article's first question. */
+  readonly firstExample: number;
+  /** How many questions the article has (they follow each other in `examples`). */
+  readonly exampleCount: number;
+}
+
 /** A parsed SQuAD file. */
 export interface SquadDataset {
   /** The file's "version" field, e.g. "1.1" or "v2.0". */
   readonly version: string;
   /** Questions in file order. */
   readonly examples: SquadExample[];
+  /** Articles in file order; together they cover `examples` exactly. */
+  readonly articles: SquadArticle[];
 }
 
 /** run_squad's whitespace: space, \t, \r, \n and U+202F NARROW NO-BREAK SPACE. */
@@ -87,7 +99,9 @@ export function parseSquad(text: string, file: string): SquadDataset {
   const at = new JsonReader(file);
   const version = at.optional(root, "version", "string", "") ?? "";
   const examples: SquadExample[] = [];
+  const articles: SquadArticle[] = [];
   at.array(root, "data", "").forEach((article, a) => {
+    const firstExample = examples.length;
     at.array(article, "paragraphs", `data[${a}]`).forEach((paragraph, p) => {
       const path = `data[${a}].paragraphs[${p}]`;
       const context = at.field(paragraph, "context", "string", path);
@@ -98,8 +112,13 @@ export function parseSquad(text: string, file: string): SquadDataset {
         );
       });
     });
+    articles.push({
+      title: at.optional(article, "title", "string", `data[${a}]`) ?? "",
+      firstExample,
+      exampleCount: examples.length - firstExample,
+    });
   });
-  return { version, examples };
+  return { version, examples, articles };
 }
 
 function readQuestion(

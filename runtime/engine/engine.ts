@@ -8,7 +8,9 @@
  *   Tensors are views into it; since it never grows, views built at create
  *   time stay valid.
  * - Rewrites (`fuse.ts`), before planning: transposes feeding products and
- *   per-column bias Adds after them fold into the GEMM calls.
+ *   per-column bias Adds after them fold into the GEMM calls; then a
+ *   recipe's 8-bit quantised products become int8 GEMMs on the mantissas
+ *   (`lower_quantize.ts`).
  * - Dispatch: each node gets the first kernel of its operator's list that
  *   accepts it (generated WASM GEMM and f32 kernels, then TypeScript ones);
  *   the rest run on the reference evaluator and are listed by
@@ -34,17 +36,19 @@ import {
   selectF32Params,
 } from "../../src/codegen/gemm/mod.ts";
 import { isFloat, type TensorData } from "../../src/ir/dtype.ts";
-import type { Graph } from "../../src/ir/graph.ts";
+import { type Graph, withParts } from "../../src/ir/graph.ts";
 import type { Tensor } from "../../src/ir/tensor.ts";
 import { nextName } from "../../src/passes/optimizer.ts";
 import { EngineError } from "./errors.ts";
 import { fuseBiases, fuseTransposes } from "./fuse.ts";
+import { lowerQuantized } from "./lower_quantize.ts";
 import {
   dispatchTable,
   type Kernel,
   type NodeInfo,
   referenceKernel,
   type Step,
+  type WasmSource,
 } from "./kernels/mod.ts";
 import { type Layout, layOut, type Slot, staticType } from "./layout.ts";
 import { buildSteps } from "./runtime.ts";
@@ -58,9 +62,26 @@ export interface EngineOptions {
   readonly resident?: ReadonlyMap<string, Tensor>;
   /**
    * Fold last-two-dim transposes and per-column bias Adds into products
-   * (default true); see `fuse.ts`.
+   * and lower 8-bit quantised products to int8 GEMMs (default true); see
+   * `fuse.ts` and `lower_quantize.ts`.
    */
   readonly fuse?: boolean;
+  /**
+   * Compiled kernel modules by name (the `.wasm` files a training artifact
+   * ships): a kernel whose module is here runs it, not the bytes it generated.
+   */
+  readonly modules?: ReadonlyMap<string, WebAssembly.Module>;
+  /**
+   * Sees every kernel module the engine instantiates, once per name (the
+   * artifact compiler records them; a loader may throw to refuse one).
+   */
+  readonly onModule?: (source: WasmSource) => void;
+  /**
+   * Values of the graph as the engine runs it (see {@linkcode Engine.graph})
+   * kept alive to the end of each run as extra outputs, so tests can read
+   * intermediate results without changing what the rewrites do.
+   */
+  readonly keep?: readonly string[];
 }
 
 /** A node that runs on the reference evaluator. */
@@ -121,9 +142,15 @@ export class Engine {
     graph: Graph,
     options: EngineOptions = {},
   ): Promise<Engine> {
-    const g = options.fuse === false
+    const rewritten = options.fuse === false
       ? graph
-      : fuseBiases(fuseTransposes(graph));
+      : lowerQuantized(fuseBiases(fuseTransposes(graph)));
+    const keep = (options.keep ?? []).filter((v) =>
+      !rewritten.outputs.includes(v)
+    );
+    const g = keep.length === 0
+      ? rewritten
+      : withParts(rewritten, { outputs: [...rewritten.outputs, ...keep] });
     const resident = options.resident ?? new Map<string, Tensor>();
     for (const name of resident.keys()) {
       if (!g.inputs.includes(name)) {
@@ -175,6 +202,7 @@ export class Engine {
       kernels,
       persistent,
       versions,
+      { compiled: options.modules, onModule: options.onModule },
     );
     const engine = new Engine({
       graph: g,

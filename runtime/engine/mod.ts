@@ -14,4 +14,5 @@ export {
   type Feeds,
 } from "./engine.ts";
 export { EngineError } from "./errors.ts";
+export type { WasmSource } from "./kernels/mod.ts";
 export type { Layout, Slot } from "./layout.ts";

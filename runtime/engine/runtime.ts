@@ -4,6 +4,10 @@
  * scratch, version counters of replaceable inputs, and a per-engine cache of
  * instantiated WebAssembly modules), then builds every step.
  *
+ * A kernel module found by name among {@linkcode ModuleOptions.compiled}
+ * (the `.wasm` files an artifact ships) is instantiated from there instead
+ * of from the bytes the kernel generated.
+ *
  * @module
  */
 
@@ -13,6 +17,14 @@ import type { Kernel, KernelRuntime, Step, WasmSource } from "./kernels/mod.ts";
 import type { Layout } from "./layout.ts";
 import { viewOf } from "./views.ts";
 
+/** Where kernel modules come from, and who sees them. */
+export interface ModuleOptions {
+  /** Compiled modules by name, used instead of the kernels' own bytes. */
+  readonly compiled?: ReadonlyMap<string, WebAssembly.Module>;
+  /** Called once per module name before it is instantiated; may throw. */
+  readonly onModule?: (source: WasmSource) => void;
+}
+
 /** Builds the steps of `kernels` (one per node of `graph`) over `memory`. */
 export async function buildSteps(
   graph: Graph,
@@ -21,13 +33,19 @@ export async function buildSteps(
   kernels: readonly Kernel[],
   persistentBytes: readonly number[],
   versions: ReadonlyMap<string, number>,
+  options: ModuleOptions = {},
 ): Promise<Step[]> {
   const modules = new Map<string, Promise<WebAssembly.Exports>>();
+  const imports = { env: { memory } };
   const instantiate = (source: WasmSource) => {
     let exports = modules.get(source.name);
     if (exports === undefined) {
-      exports = WebAssembly.instantiate(source.bytes, { env: { memory } })
-        .then(({ instance }) => instance.exports);
+      options.onModule?.(source);
+      const compiled = options.compiled?.get(source.name);
+      exports = compiled !== undefined
+        ? WebAssembly.instantiate(compiled, imports).then((i) => i.exports)
+        : WebAssembly.instantiate(source.bytes, imports)
+          .then(({ instance }) => instance.exports);
       modules.set(source.name, exports);
     }
     return exports;

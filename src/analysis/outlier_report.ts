@@ -59,7 +59,7 @@ export type ReportProgress = (
 ) => void;
 
 /** The token id of each row of an activation, or `undefined` for padding. */
-function rowTokens(
+export function rowTokens(
   batch: BatchEncoding,
   rows: number,
 ): (row: number) => number | undefined {

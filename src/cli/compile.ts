@@ -1,6 +1,8 @@
 /**
  * `deno task compile model.onnx`: imports an ONNX model, runs the pass
- * pipeline, writes an IR dump after every pass and prints a summary.
+ * pipeline, writes an IR dump after every pass and prints a summary. With
+ * `--train --out DIR` it writes a training artifact instead (see
+ * `compile_train.ts`).
  *
  * @module
  */
@@ -18,6 +20,11 @@ import {
   UsageError,
 } from "./args.ts";
 import { checkModelFile, DEFAULT_MODEL } from "./task_options.ts";
+import {
+  checkTrainOptions,
+  compileTrainCommand,
+  TRAIN_OPTIONS,
+} from "./compile_train.ts";
 import { runMain } from "./main.ts";
 import { compileForSummary, summarize } from "./summary.ts";
 
@@ -25,7 +32,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   batch: {
     kind: "int",
     value: "N",
-    help: "batch size symbolic batch dims become (default 1)",
+    help: "batch size symbolic batch dims become (default 1; 32 with --train)",
   },
   seq: {
     kind: "int",
@@ -48,13 +55,17 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "write a WAT-like listing of every generated kernel to DIR",
   },
   verify: { kind: "flag", help: "run the IR verifier after every pass" },
+  ...TRAIN_OPTIONS,
   help: { kind: "flag", help: "show this help" },
 };
 
 const USAGE = `Usage: deno task compile [MODEL.onnx] [options]
 
 Imports an ONNX model (default: ${DEFAULT_MODEL}), specialises it to static
-shapes, runs the pass pipeline and prints a summary.
+shapes, runs the pass pipeline and prints a summary. With --train --out DIR,
+attaches a head, compiles the training step and writes a training artifact
+(manifest.json, step.ir, forward.ir, weights.bin, kernels/, vocab.txt,
+tessera.js) that runs in Deno, Node and browsers.
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -95,13 +106,20 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
   if (args === undefined) return 0;
   const { options, positional } = args;
   const path = positional[0] ?? DEFAULT_MODEL;
+  const train = checkTrainOptions(args);
+  checkModelFile(path);
+  if (train) {
+    return compileTrainCommand(args, path, {
+      batch: (options.get("batch") as number | undefined) ?? 32,
+      seq: (options.get("seq") as number | undefined) ?? 128,
+    });
+  }
   const compileOptions: CompileOptions = {
     batch: (options.get("batch") as number | undefined) ?? 1,
     seq: (options.get("seq") as number | undefined) ?? 128,
     dims: parseDims((options.get("dim") as string[] | undefined) ?? []),
   };
   const dumpDir = options.get("dump-ir") as string | undefined;
-  checkModelFile(path);
   const { graph, warnings, opset } = await importOnnxFile(path);
   for (const w of warnings) console.error(`warning: ${w}`);
   const dumps: [number, string, Graph][] = [[0, "import", graph]];

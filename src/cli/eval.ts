@@ -7,7 +7,7 @@
 
 import type { GlueSplit } from "../../runtime/data/glue_tasks.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
-import { compileRun, evaluate } from "../finetune/fine_tune.ts";
+import { evaluate, runPrograms } from "../finetune/fine_tune.ts";
 import { importOnnxFile } from "../frontend/import_model.ts";
 import { loadCheckpoint } from "../training/checkpoint_file.ts";
 import {
@@ -76,12 +76,12 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   const state = await loadCheckpoint(checkpoint);
   const tokenizer = await loadTokenizer(files.vocab);
   const examples = await readSplit(files, split);
-  const program = compileRun(
+  const programs = runPrograms(
     importOnnxFile(files.model).graph,
     examples.length,
     run,
   );
-  const metrics = await evaluate(program, state, examples, tokenizer, run);
+  const metrics = await evaluate(programs, state, examples, tokenizer, run);
   console.log(
     JSON.stringify({
       task: files.task,

@@ -32,6 +32,7 @@ import {
   RecipeError,
   type Rounding,
 } from "../recipes/mod.ts";
+import { finetuneSquadCommand, isSquadTask } from "./finetune_squad.ts";
 import { runMain } from "./main.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
@@ -83,6 +84,12 @@ const OPTIONS: Record<string, OptionSpec> = {
   },
   batch: { kind: "int", value: "N", help: "per-step batch size (default 32)" },
   seq: { kind: "int", value: "N", help: "max_seq_length (default 128)" },
+  "length-buckets": {
+    kind: "string",
+    value: "L,…",
+    help:
+      "pad each batch only to the shortest of these lengths (8 to --seq) that holds its longest row, or 'none' (default: 32, 64, … below --seq)",
+  },
   "warmup-ratio": {
     kind: "string",
     value: "X",
@@ -92,6 +99,12 @@ const OPTIONS: Record<string, OptionSpec> = {
     kind: "string",
     value: "X",
     help: "weight_decay ≥ 0 (default 0)",
+  },
+  dropout: {
+    kind: "string",
+    value: "P",
+    help:
+      "hidden_dropout_prob and attention_probs_dropout_prob in [0, 1) (default 0.1)",
   },
   seed: { kind: "int", value: "N", help: "seed (default 1)" },
   "max-train-samples": {
@@ -140,10 +153,33 @@ function recipeOption(args: ParsedArgs): Recipe {
   }
 }
 
+/** Smallest bucket worth its own compiled step graph. */
+const SHORTEST_BUCKET = 8;
+
+/** The `--length-buckets` list (`[]` for 'none'); a usage error when it is bad. */
+function lengthBuckets(args: ParsedArgs, seq: number): number[] | undefined {
+  const text = args.options.get("length-buckets") as string | undefined;
+  if (text === undefined) return undefined;
+  if (text === "none") return [];
+  return text.split(",").map((part) => {
+    const n = Number(part.trim());
+    if (
+      part.trim() === "" || !Number.isInteger(n) || n < SHORTEST_BUCKET ||
+      n > seq
+    ) {
+      throw new UsageError(
+        `Option '--length-buckets' must be 'none' or integers from ${SHORTEST_BUCKET} to --seq (${seq}) separated by commas, got '${part}' in '${text}'.`,
+      );
+    }
+    return n;
+  });
+}
+
 /** Runs the finetune command; returns the exit code. */
 export async function finetuneCommand(
   argv: readonly string[],
 ): Promise<number> {
+  if (isSquadTask(argv)) return finetuneSquadCommand(argv);
   const args = parseCommand(argv, OPTIONS, USAGE);
   if (args === undefined) return 0;
   const { options } = args;
@@ -152,12 +188,14 @@ export async function finetuneCommand(
   const files = taskFiles(args);
   checkModelFile(files.model);
   const recipe = recipeOption(args);
+  const seq = (options.get("seq") as number | undefined) ?? 128;
   const run = {
     task: files.task,
     head: headFor(files.task),
     epochs: (options.get("epochs") as number | undefined) ?? 3,
     batch: (options.get("batch") as number | undefined) ?? 32,
-    seq: (options.get("seq") as number | undefined) ?? 128,
+    seq,
+    buckets: lengthBuckets(args, seq),
     learningRate: numberOption(args, "lr", 2e-5, (x) => x > 0, "a number > 0"),
     warmupRatio: numberOption(
       args,
@@ -169,6 +207,13 @@ export async function finetuneCommand(
     weightDecay: numberOption(args, "weight-decay", 0, (x) => x >= 0, "≥ 0"),
     seed: (options.get("seed") as number | undefined) ?? 1,
     recipe,
+    dropout: numberOption(
+      args,
+      "dropout",
+      0.1,
+      (x) => x >= 0 && x < 1,
+      "in [0, 1)",
+    ),
   };
   const dumpDir = options.get("dump-ir") as string | undefined;
   if (dumpDir !== undefined) await Deno.mkdir(dumpDir, { recursive: true });

@@ -6,9 +6,6 @@
  */
 
 import { join } from "node:path";
-import { padBatch } from "../../runtime/data/encoding.ts";
-import type { GlueSplit } from "../../runtime/data/glue_tasks.ts";
-import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import {
   formatReport,
   measureOutliers,
@@ -24,37 +21,17 @@ import {
 } from "./args.ts";
 import { runMain } from "./main.ts";
 import { Progress } from "./progress.ts";
-import {
-  checkModelFile,
-  readSplit,
-  TASK_OPTIONS,
-  taskFiles,
-} from "./task_options.ts";
+import { SENTENCE_OPTIONS, sentenceBatches } from "./sentence_batches.ts";
+import { checkModelFile, TASK_OPTIONS, taskFiles } from "./task_options.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   ...TASK_OPTIONS,
-  split: {
-    kind: "string",
-    value: "NAME",
-    help: "split file to read (default dev)",
-  },
   vocab: {
     kind: "string",
     value: "FILE",
     help: "vocab.txt (default: beside the model)",
   },
-  samples: { kind: "int", value: "N", help: "sentences to run (default 256)" },
-  batch: { kind: "int", value: "N", help: "sentences per batch (default 8)" },
-  "max-seq-length": {
-    kind: "int",
-    value: "N",
-    help: "truncate longer inputs (default 128)",
-  },
-  "pad-to-max-length": {
-    kind: "flag",
-    help:
-      "pad every batch to --max-seq-length (default: a multiple of 16 above its longest row)",
-  },
+  ...SENTENCE_OPTIONS,
   gamma: {
     kind: "string",
     value: "X",
@@ -114,34 +91,15 @@ export async function outliersCommand(
   const { options } = args;
   const files = taskFiles(args, { task: "sst2" });
   checkModelFile(files.model);
-  const split =
-    ((options.get("split") as string | undefined) ?? "dev") as GlueSplit;
   const gamma = numberOption(args, "gamma", 5, (x) => x > 0, "a number > 0");
-  const samples = (options.get("samples") as number | undefined) ?? 256;
-  const batchSize = (options.get("batch") as number | undefined) ?? 8;
-  const maxLength = (options.get("max-seq-length") as number | undefined) ??
-    128;
   const out = (options.get("out") as string | undefined) ?? "runs/outliers";
-  const examples = (await readSplit(files, split)).slice(0, samples);
-  const tokenizer = await loadTokenizer(files.vocab);
-  const batches = [];
-  for (let i = 0; i < examples.length; i += batchSize) {
-    const rows = examples.slice(i, i + batchSize).map((e) =>
-      tokenizer.encode(e.textA, e.textB, { maxLength })
-    );
-    // Pad to a multiple of 16 so a handful of compiled shapes serve every batch.
-    const longest = Math.max(...rows.map((r) => r.inputIds.length));
-    const length = options.get("pad-to-max-length")
-      ? maxLength
-      : Math.min(maxLength, Math.ceil(longest / 16) * 16);
-    batches.push(padBatch(rows, length, tokenizer.vocab.special.pad));
-  }
+  const { split, vocab, batches } = await sentenceBatches(args, files);
   const { graph } = importOnnxFile(files.model);
   const progress = new Progress("outliers: batch", batches.length, "tokens");
   const report = measureOutliers(
     graph,
     batches,
-    tokenizer.vocab,
+    vocab,
     gamma,
     (done, _, tokens) => progress.report(done, tokens),
   );

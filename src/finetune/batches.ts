@@ -2,7 +2,8 @@
  * GLUE examples → fixed-shape batches for a compiled training or
  * evaluation graph: token tensors in the graph's input types, labels, and
  * how many rows are real (the last batch is filled with repeats of its
- * first row, which the metrics then leave out).
+ * first row, which the metrics then leave out). With length buckets, each
+ * batch is padded to the shortest bucket that holds its longest row.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import type { BertTokenizer } from "../../runtime/data/tokenizer.ts";
 import { feedsFor } from "../analysis/model_feeds.ts";
 import type { Graph } from "../ir/graph.ts";
 import { type Tensor, tensor } from "../ir/tensor.ts";
+import { bucketFor } from "./buckets.ts";
 
 /** One batch ready to feed. */
 export interface LabeledBatch {
@@ -24,6 +26,8 @@ export interface LabeledBatch {
   readonly tokens: number;
   /** Gold labels of the real rows. */
   readonly labels: readonly number[];
+  /** Sequence length the rows are padded to (the graph to run them on). */
+  readonly length: number;
 }
 
 /** Deterministic Fisher–Yates order of `n` items for (seed, epoch). */
@@ -48,9 +52,11 @@ export function shuffledOrder(
 }
 
 /**
- * Batches of `batch` rows of length `seq` for `graph` (which has the token
- * inputs and the labels input `labelName`, f32 for regression, i64 else),
- * in `order` (indices into `examples`).
+ * Batches of `batch` rows for `graph` (which has the token inputs and the
+ * labels input `labelName`, f32 for regression, i64 else; only their names
+ * and dtypes are read, so any bucket's graph serves), in `order` (indices
+ * into `examples`). Rows are truncated to `seq` tokens; each batch is padded
+ * to the shortest of the sorted `lengths` that holds its longest row.
  */
 export function makeBatches(
   graph: Graph,
@@ -60,6 +66,7 @@ export function makeBatches(
   labelName: string,
   batch: number,
   seq: number,
+  lengths: readonly number[] = [seq],
 ): LabeledBatch[] {
   const labelType = graph.types.get(labelName);
   const batches: LabeledBatch[] = [];
@@ -67,11 +74,14 @@ export function makeBatches(
     const chosen = order.slice(start, start + batch).map((i) => examples[i]);
     const rows = chosen.length;
     while (chosen.length < batch) chosen.push(chosen[0]);
-    const encoded = padBatch(
-      chosen.map((e) => tokenizer.encode(e.textA, e.textB, { maxLength: seq })),
-      seq,
-      tokenizer.vocab.special.pad,
+    const rowsEncoded = chosen.map((e) =>
+      tokenizer.encode(e.textA, e.textB, { maxLength: seq })
     );
+    const length = bucketFor(
+      lengths,
+      Math.max(...rowsEncoded.map((e) => e.inputIds.length)),
+    );
+    const encoded = padBatch(rowsEncoded, length, tokenizer.vocab.special.pad);
     const tokenInputs = graph.inputs.filter((name) => name !== labelName);
     const feeds = feedsFor(graph, encoded, undefined, tokenInputs);
     const labels = chosen.map((e) => e.label ?? 0);
@@ -84,8 +94,14 @@ export function makeBatches(
       ),
     );
     let tokens = 0;
-    for (let i = 0; i < rows * seq; i++) tokens += encoded.attentionMask[i];
-    batches.push({ feeds, rows, tokens, labels: labels.slice(0, rows) });
+    for (let i = 0; i < rows * length; i++) tokens += encoded.attentionMask[i];
+    batches.push({
+      feeds,
+      rows,
+      tokens,
+      labels: labels.slice(0, rows),
+      length,
+    });
   }
   return batches;
 }

@@ -5,7 +5,9 @@
  *
  * Steps and evaluations run on the WebAssembly engine by default, or on the
  * reference executor (`backend: "reference"`), the oracle the engine is
- * tested against.
+ * tested against. Batches are length-bucketed (`buckets.ts`): each is
+ * padded only to the shortest bucket that holds its longest row and runs on
+ * a graph compiled for that length.
  *
  * @module
  */
@@ -23,7 +25,13 @@ import {
 } from "../passes/training_pipeline.ts";
 import { initialTrainingState, type TrainingState } from "../training/state.ts";
 import { makeBatches, shuffledOrder } from "./batches.ts";
-import { type Backend, forwardRunner, stepRunner } from "./step_runner.ts";
+import { bucketLengths, lazyPrograms, type Programs } from "./buckets.ts";
+import {
+  type Backend,
+  type Forward,
+  forwardRunner,
+  stepRunner,
+} from "./step_runner.ts";
 
 /** Settings of a run (Hugging Face `run_glue.py` meanings). */
 export interface FineTuneOptions {
@@ -40,6 +48,16 @@ export interface FineTuneOptions {
   readonly backend?: Backend;
   /** Precision recipe of the training step and of dev scoring (default fp32). */
   readonly recipe?: Recipe;
+  /**
+   * Training dropout, both `hidden_dropout_prob` and
+   * `attention_probs_dropout_prob`, in [0, 1) (default 0: none).
+   */
+  readonly dropout?: number;
+  /**
+   * Sequence lengths batches may be padded to instead of `seq` (default: the
+   * powers of two from 32 below `seq`; `[]` pads every batch to `seq`).
+   */
+  readonly buckets?: readonly number[];
 }
 
 /** What one epoch gave. */
@@ -79,20 +97,33 @@ export interface FineTuneResult {
   readonly history: readonly EpochReport[];
 }
 
-/** Dev metrics of the program's forward graph with the weights of `state`. */
+/**
+ * Dev metrics of the programs' evaluation graphs with the weights of
+ * `state`, each batch on the graph of its length bucket.
+ */
 export async function evaluate(
-  program: TrainingProgram,
+  programs: Programs,
   state: TrainingState,
   dev: readonly GlueExample[],
   tokenizer: BertTokenizer,
   options: FineTuneOptions,
 ): Promise<Record<string, number>> {
-  const run = await forwardRunner(
-    backendOf(options),
-    program.evaluation,
-    program.params,
-    state,
-  );
+  const runners = new Map<number, Forward>();
+  const runnerFor = async (length: number) => {
+    let run = runners.get(length);
+    if (run === undefined) {
+      const program = programs(length);
+      run = await forwardRunner(
+        backendOf(options),
+        program.evaluation,
+        program.params,
+        state,
+      );
+      runners.set(length, run);
+    }
+    return run;
+  };
+  const program = programs(options.seq);
   const order = dev.map((_, i) => i);
   const predictions: number[] = [];
   const labels: number[] = [];
@@ -104,8 +135,10 @@ export async function evaluate(
     program.labels[0],
     options.batch,
     options.seq,
+    bucketLengths(options.seq, options.buckets),
   );
   for (const batch of batches) {
+    const run = await runnerFor(batch.length);
     const logits = run(batch.feeds).get("logits")!;
     const classes = logits.shape[logits.shape.length - 1];
     for (let r = 0; r < batch.rows; r++) {
@@ -123,28 +156,20 @@ export async function evaluate(
 }
 
 /**
- * Where a run executes. The engine has no kernels wired for the
- * quantisation operators yet, so a quantising recipe runs on the reference
- * executor — its exact integer emulation.
+ * Where a run executes: the engine unless the reference executor is asked
+ * for. Quantising recipes run on the engine's integer kernels too
+ * (`runtime/engine/lower_quantize.ts`), which equal the reference's integer
+ * emulation bit for bit at every quantiser and integer product.
  */
-function backendOf(options: FineTuneOptions): Backend {
-  const recipe = options.recipe;
-  if (recipe === undefined || recipe.format === "f32") {
-    return options.backend ?? "wasm";
-  }
-  if (options.backend === "wasm") {
-    throw new Error(
-      `Recipe ${recipe.name} runs on the reference executor only for now; use the reference backend.`,
-    );
-  }
-  return "reference";
+export function backendOf(options: Pick<FineTuneOptions, "backend">): Backend {
+  return options.backend ?? "wasm";
 }
 
 /** Compiles the training program of a run. */
 export function compileRun(
   imported: Graph,
   trainSize: number,
-  options: FineTuneOptions,
+  options: Omit<FineTuneOptions, "task">,
   observe?: PassObserver,
 ): TrainingProgram {
   const totalSteps = Math.ceil(trainSize / options.batch) * options.epochs;
@@ -158,8 +183,31 @@ export function compileRun(
     warmupSteps: Math.round(totalSteps * options.warmupRatio),
     weightDecay: options.weightDecay,
     recipe: options.recipe,
+    dropout: options.dropout === undefined
+      ? undefined
+      : { hidden: options.dropout, attention: options.dropout },
     observe,
   });
+}
+
+/**
+ * The training programs of a run by sequence length, each compiled when
+ * first needed; `observe` sees only the full-length (`options.seq`) one.
+ */
+export function runPrograms(
+  imported: Graph,
+  trainSize: number,
+  options: Omit<FineTuneOptions, "task">,
+  observe?: PassObserver,
+): Programs {
+  return lazyPrograms((seq) =>
+    compileRun(
+      imported,
+      trainSize,
+      { ...options, seq },
+      seq === options.seq ? observe : undefined,
+    )
+  );
 }
 
 /**
@@ -179,10 +227,14 @@ export async function fineTune(
 ): Promise<FineTuneResult> {
   const stepsPerEpoch = Math.ceil(train.length / options.batch);
   const totalSteps = stepsPerEpoch * options.epochs;
-  const program = compileRun(imported, train.length, options, hooks.onPass);
+  const programs = runPrograms(imported, train.length, options, hooks.onPass);
+  // The full-length program is the run's: `--dump-ir` shows it and the
+  // result (export, serving) uses it, whichever buckets the batches used.
+  const program = programs(options.seq);
+  const lengths = bucketLengths(options.seq, options.buckets);
   const start = resume ??
     initialTrainingState(program.gradients, options.seed, program.params);
-  const runner = await stepRunner(backendOf(options), program, start);
+  const runner = stepRunner(backendOf(options), programs, start);
   let step = start.step;
   const losses: number[] = [];
   const history: EpochReport[] = [];
@@ -201,10 +253,11 @@ export async function fineTune(
       program.labels[0],
       options.batch,
       options.seq,
+      lengths,
     );
     let sum = 0;
     for (const batch of batches) {
-      const loss = runner.step(batch.feeds);
+      const loss = await runner.step(batch.feeds, batch.length);
       step++;
       losses.push(loss);
       sum += loss;
@@ -227,7 +280,7 @@ export async function fineTune(
       epoch,
       step,
       trainLoss: sum / batches.length,
-      dev: await evaluate(program, state, dev, tokenizer, options),
+      dev: await evaluate(programs, state, dev, tokenizer, options),
       tokensPerSecond: (tokens - epochTokens) / seconds,
     };
     history.push(report);

@@ -1,8 +1,9 @@
 /**
  * What runs the training steps and the evaluations of a fine-tuning run:
  * the WebAssembly engine (fast; the default) or the reference executor (the
- * double-precision oracle). Both keep the optimizer state and hand it out as
- * a {@linkcode TrainingState} for checkpoints.
+ * double-precision oracle), each with one step graph per length bucket.
+ * Both keep the optimizer state and hand it out as a
+ * {@linkcode TrainingState} for checkpoints.
  *
  * @module
  */
@@ -12,18 +13,22 @@ import { execute } from "../executor/execute.ts";
 import { replaceConstants } from "../export/replace_constants.ts";
 import type { Graph } from "../ir/graph.ts";
 import { scalar, type Tensor } from "../ir/tensor.ts";
-import { STEP_INPUT } from "../passes/optimizer.ts";
+import { nextName, STEP_INPUT } from "../passes/optimizer.ts";
 import type { TrainingProgram } from "../passes/training_pipeline.ts";
 import { trainStep } from "../training/reference_trainer.ts";
 import type { TrainingState } from "../training/state.ts";
+import type { Programs } from "./buckets.ts";
 
 /** Which executor a run uses. */
 export type Backend = "wasm" | "reference";
 
-/** Runs training steps from a state. */
+/** Runs training steps from a state, each on the step graph of its batch's length. */
 export interface StepRunner {
-  /** One step on `feeds` (token inputs and labels); returns the loss. */
-  step(feeds: ReadonlyMap<string, Tensor>): number;
+  /**
+   * One step on `feeds` (token inputs and labels padded to `length`);
+   * returns the loss.
+   */
+  step(feeds: ReadonlyMap<string, Tensor>, length: number): Promise<number>;
   /** The state after every step run so far. */
   state(): TrainingState;
 }
@@ -33,54 +38,103 @@ export type Forward = (
   feeds: ReadonlyMap<string, Tensor>,
 ) => Map<string, Tensor>;
 
-function referenceRunner(
-  program: TrainingProgram,
-  start: TrainingState,
-): StepRunner {
+/** One step on a batch; returns the loss. */
+type Step = (feeds: ReadonlyMap<string, Tensor>) => number;
+
+/** The training state and the step graphs it moves between. */
+interface Trainer {
+  /** The step function of `program`, which holds the state from now on. */
+  at(program: TrainingProgram): Promise<Step>;
+  state(): TrainingState;
+}
+
+function referenceTrainer(start: TrainingState): Trainer {
   let state = start;
   return {
-    step(feeds) {
-      const result = trainStep(program.step, state, feeds);
-      state = result.state;
-      return result.outputs.get("loss")!.data[0];
-    },
+    at: (program) =>
+      Promise.resolve((feeds) => {
+        const result = trainStep(program.step, state, feeds);
+        state = result.state;
+        return result.outputs.get("loss")!.data[0];
+      }),
     state: () => state,
   };
 }
 
-async function engineRunner(
-  program: TrainingProgram,
-  start: TrainingState,
-): Promise<StepRunner> {
-  const engine = await Engine.create(program.step, { resident: start.tensors });
+/**
+ * One engine per step graph, created when first needed. The state lives in
+ * the engine that ran the last step; moving to another engine copies the
+ * state tensors straight from the one memory into the other (one copy of
+ * the weights and moments, no allocation).
+ */
+function engineTrainer(start: TrainingState): Trainer {
+  const engines = new Map<TrainingProgram, Engine>();
+  const names = [...start.tensors.keys()];
+  let active: Engine | undefined;
+  // The state by name: `start`'s tensors until a step runs, then views of
+  // the active engine's `N@next` outputs (valid until its next run).
+  let current: ReadonlyMap<string, Tensor> = start.tensors;
   let step = start.step;
+  const engineFor = async (program: TrainingProgram) => {
+    const engine = engines.get(program);
+    if (engine === undefined) {
+      const created = await Engine.create(program.step, { resident: current });
+      engines.set(program, created);
+      return created;
+    }
+    if (engine !== active) {
+      for (const name of names) engine.setConstant(name, current.get(name)!);
+    }
+    return engine;
+  };
   return {
-    step(feeds) {
-      const all = new Map(feeds);
-      all.set(STEP_INPUT, scalar("i64", step));
-      const loss = engine.run(all).get("loss")!.data[0];
-      step++;
-      return loss;
+    async at(program) {
+      const engine = await engineFor(program);
+      active = engine;
+      return (feeds) => {
+        const all = new Map(feeds);
+        all.set(STEP_INPUT, scalar("i64", step));
+        // Views: copying every output out would copy the whole state each step.
+        const outputs = engine.run(all, { views: true });
+        current = new Map(
+          names.map((name) => [name, outputs.get(nextName(name))!]),
+        );
+        step++;
+        return outputs.get("loss")!.data[0];
+      };
     },
     state: () => ({
       step,
       seed: start.seed,
       tensors: new Map(
-        [...start.tensors.keys()].map((name) => [name, engine.value(name)]),
+        names.map((name) => {
+          const t = current.get(name)!;
+          return [name, { ...t, data: t.data.slice() }];
+        }),
       ),
     }),
   };
 }
 
-/** A step runner on `backend` starting from `state`. */
+function trainerOn(backend: Backend, start: TrainingState): Trainer {
+  return backend === "wasm" ? engineTrainer(start) : referenceTrainer(start);
+}
+
+/**
+ * A step runner on `backend` starting from `state` that runs each batch on
+ * the step graph of its length (`programs`, compiled and given an engine
+ * when first needed).
+ */
 export function stepRunner(
   backend: Backend,
-  program: TrainingProgram,
+  programs: Programs,
   state: TrainingState,
-): Promise<StepRunner> {
-  return backend === "wasm"
-    ? engineRunner(program, state)
-    : Promise.resolve(referenceRunner(program, state));
+): StepRunner {
+  const trainer = trainerOn(backend, state);
+  return {
+    step: async (feeds, length) => (await trainer.at(programs(length)))(feeds),
+    state: trainer.state,
+  };
 }
 
 /** `forward` with the weights of `state`, ready to run batches on `backend`. */

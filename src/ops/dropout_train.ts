@@ -2,16 +2,19 @@
  * Training-mode dropout with reproducible masks: `DropoutTrain` and its
  * backward `DropoutGrad`.
  *
- * The mask is a pure function of (seed, element index) — a counter-based
- * hash rather than a stateful generator — so a run can be replayed, a
- * backward pass can recompute the mask, and the WASM kernel can produce the
- * same bits as this reference. Element k is kept iff
- * `dropoutHash(seed, k) / 2^32 ≥ ratio`.
+ * The mask is a pure function of (seed, stream, element index) — a
+ * counter-based hash rather than a stateful generator — so a run can be
+ * replayed, a backward pass can recompute the mask, and the WASM kernel can
+ * produce the same bits as this reference. `seed` is an input (the training
+ * step, so every step draws new masks and a resumed run draws the same
+ * ones); `stream` is a compile-time attribute, one per dropout site, so
+ * sites of the same step draw independent masks. Element k is kept iff
+ * `dropoutHash(seed, k, stream) / 2^32 ≥ ratio`.
  *
  * @module
  */
 
-import { floatAttr, type Node } from "../ir/graph.ts";
+import { floatAttr, intAttr, type Node } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { inputTensor, inputType } from "./dims.ts";
 import { type OpDef, OpError } from "./op_def.ts";
@@ -28,12 +31,15 @@ function fmix32(h: number): number {
 
 /**
  * The 32-bit hash of element `index` under `seed` (an integer up to 2^53,
- * split into its low and high 32-bit words).
+ * split into its low and high 32-bit words) in stream `stream` (a 32-bit
+ * id). The stream is folded into the seed's high word: seeds below 2^32 —
+ * every training step — get a separate key per stream, and stream 0 is the
+ * plain seed.
  */
-export function dropoutHash(seed: number, index: number): number {
+export function dropoutHash(seed: number, index: number, stream = 0): number {
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 2 ** 32) >>> 0;
-  const key = fmix32(lo ^ fmix32(hi ^ 0x9e3779b9));
+  const key = fmix32(lo ^ fmix32((hi ^ stream) ^ 0x9e3779b9));
   return fmix32(key ^ Math.imul(index >>> 0, 0x9e3779b9) ^ 0x7f4a7c15);
 }
 
@@ -46,15 +52,20 @@ function ratioOf(node: Node): number {
   return ratio;
 }
 
+/** The `stream` attribute: a 32-bit id (default 0). */
+export function streamOf(node: Node): number {
+  return intAttr(node.attrs, "stream", 0) >>> 0;
+}
+
 /**
- * DropoutTrain(x, seed) {ratio} → y, mask: each element kept with
+ * DropoutTrain(x, seed) {ratio, stream} → y, mask: each element kept with
  * probability 1 − ratio and scaled by 1/(1 − ratio), `mask` (bool) true
  * where kept.
  */
 const dropoutTrain: OpDef = {
   name: "DropoutTrain",
   summary:
-    "Training dropout: mask from a hash of (seed, index), y = x·mask/(1−ratio).",
+    "Training dropout: mask from a hash of (seed, stream, index), y = x·mask/(1−ratio).",
   inputs: [2, 2],
   outputs: [2, 2],
   infer(ctx) {
@@ -70,10 +81,11 @@ const dropoutTrain: OpDef = {
     const x = inputTensor(node, inputs, 0);
     const seed = inputTensor(node, inputs, 1).data[0];
     const ratio = ratioOf(node);
+    const stream = streamOf(node);
     const threshold = ratio * 2 ** 32;
     const keep = Array.from(
       x.data,
-      (_, k) => dropoutHash(seed, k) >= threshold ? 1 : 0,
+      (_, k) => dropoutHash(seed, k, stream) >= threshold ? 1 : 0,
     );
     const y = Array.from(x.data, (v, k) => keep[k] ? v / (1 - ratio) : 0);
     return [tensor(x.dtype, x.shape, y), tensor("bool", x.shape, keep)];

@@ -8,7 +8,8 @@
  * - Each parameter `p` stops being a constant and becomes a graph input, so
  *   the runtime owns the f32 master weights. Its AdamW moments come in as
  *   inputs `p@m` and `p@v`, and the number of updates done so far as
- *   `step` (i64 scalar, 0 before the first update).
+ *   `step` (i64 scalar, 0 before the first update; shared with the forward
+ *   when it already reads one, as dropout's seed).
  * - `LinearWarmupDecay(step)` gives the learning rate, one
  *   `GlobalNormClip` node clips all gradients together, and one `AdamW`
  *   node per parameter updates it (weight decay 0 for the `noDecay` ones).
@@ -127,6 +128,23 @@ function checkOptions(graph: Graph, o: OptimizerOptions): void {
 }
 
 /**
+ * Whether `graph` already has the step as an input (an i64 scalar), to be
+ * shared with the optimizer; an input of that name of another type is an
+ * {@linkcode OptimizerError}.
+ */
+function sharesStep(graph: Graph): boolean {
+  if (!graph.inputs.includes(STEP_INPUT)) return false;
+  const type = graph.types.get(STEP_INPUT);
+  if (type?.dtype !== "i64" || type.shape.length !== 0) {
+    throw new OptimizerError(
+      graph.name,
+      `input '${STEP_INPUT}' must be an i64 scalar to be the optimizer's step.`,
+    );
+  }
+  return true;
+}
+
+/**
  * The parameters to train: `params` when given (each must be a constant
  * with a gradient), else every constant `p` whose `p@grad` the graph
  * defines, in constant order.
@@ -216,8 +234,11 @@ export function appendOptimizer(
     secondMomentName(p),
   ]);
   const clipped = params.map((p) => `${gradName(p)}@clipped`);
+  // A forward pass may already read the step (dropout seeds its masks with
+  // it); the optimizer then shares that input instead of defining its own.
+  const readsStep = sharesStep(graph);
   const newValues = [
-    STEP_INPUT,
+    ...(readsStep ? [] : [STEP_INPUT]),
     ...params.flatMap((p) => [firstMomentName(p), secondMomentName(p)]),
     LR_OUTPUT,
     GRAD_NORM_OUTPUT,
@@ -289,7 +310,11 @@ export function appendOptimizer(
   const trained = new Set(params);
   return makeGraph({
     name: graph.name,
-    inputs: [...graph.inputs, STEP_INPUT, ...stateInputs],
+    inputs: [
+      ...graph.inputs.filter((i) => i !== STEP_INPUT),
+      STEP_INPUT,
+      ...stateInputs,
+    ],
     outputs: [
       ...graph.outputs.filter((o) => !grads.has(o)),
       GRAD_NORM_OUTPUT,

@@ -1,8 +1,8 @@
 /**
  * From an imported encoder to a training step: the forward pipeline (with
- * the weights preserved so they stay trainable), a task head, autodiff and
- * the optimizer — the graph one call of the trainer runs per batch — and
- * then the precision recipe's passes (`src/recipes`) on the step graph
+ * the weights preserved so they stay trainable), a task head, dropout,
+ * autodiff and the optimizer — the graph one call of the trainer runs per
+ * batch — and then the precision recipe's passes (`src/recipes`) on the step graph
  * (training rounding, seeded by `step`) and on the evaluation graph.
  *
  * @module
@@ -19,6 +19,7 @@ import {
 } from "../recipes/mod.ts";
 import { attachHead } from "./attach_head.ts";
 import { autodiff } from "./autodiff.ts";
+import { type DropoutOptions, insertDropout } from "./insert_dropout.ts";
 import { appendOptimizer, type OptimizerOptions } from "./optimizer.ts";
 import {
   FORWARD_PIPELINE,
@@ -39,6 +40,11 @@ export interface TrainingCompileOptions
   readonly seed?: number;
   /** Precision recipe (default fp32). */
   readonly recipe?: Recipe;
+  /**
+   * Dropout of the training step (default none); `forward` and
+   * `evaluation` never drop out. Masks are seeded by `seed` and the step.
+   */
+  readonly dropout?: Omit<DropoutOptions, "seed" | "step">;
   /** Sees the step graph after each recipe pass (for `--dump-ir`). */
   readonly observe?: PassObserver;
 }
@@ -49,7 +55,10 @@ export interface TrainingProgram {
   readonly forward: Graph;
   /** `forward` under the recipe at evaluation rounding (what dev scores run). */
   readonly evaluation: Graph;
-  /** Forward and backward: `loss`, `logits` and each `p@grad` out. */
+  /**
+   * Forward (with the step's dropout, which reads `step`) and backward:
+   * `loss`, `logits` and each `p@grad` out.
+   */
   readonly gradients: Graph;
   /** One training step: forward, backward and the AdamW update, under the recipe. */
   readonly step: Graph;
@@ -82,7 +91,10 @@ export function compileTraining(
     FORWARD_PIPELINE,
   );
   const headed = attachHead(encoder, options.head, { seed: options.seed ?? 0 });
-  const withGrads = autodiff(headed.graph, {
+  const training = options.dropout === undefined
+    ? headed.graph
+    : insertDropout(headed.graph, { ...options.dropout, seed: options.seed });
+  const withGrads = autodiff(training, {
     loss: headed.loss,
     wrt: headed.params,
   });

@@ -270,3 +270,78 @@ export function lineChart(
   });
   return frame(title, body);
 }
+
+/** One series of a grouped bar chart: a value per label. */
+export interface BarSeries {
+  /** Legend name. */
+  readonly name: string;
+  /** One value per label. */
+  readonly values: readonly number[];
+  /** Fill colour (default: the palette in series order). */
+  readonly color?: string;
+}
+
+/**
+ * Side-by-side bars on a linear y axis from 0, one group per label and one
+ * bar per series — e.g. a range per layer before and after a rewrite.
+ */
+export function groupedBarChart(
+  title: string,
+  yLabel: string,
+  labels: readonly string[],
+  series: readonly BarSeries[],
+): string {
+  const top = MARGIN.top;
+  const bottom = HEIGHT - MARGIN.bottom;
+  const hi = Math.max(...series.flatMap((s) => s.values), 1e-12) * 1.05;
+  const y = (v: number) => bottom - v / hi * (bottom - top);
+  const slot = (WIDTH - MARGIN.left - MARGIN.right) /
+    Math.max(labels.length, 1);
+  const bar = slot * 0.8 / Math.max(series.length, 1);
+  const body: string[] = [];
+  for (let i = 0; i <= 4; i++) {
+    const v = hi * i / 4;
+    body.push(
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${
+        y(v)
+      }" y2="${y(v)}" stroke="#ddd"/>`,
+      `<text x="${MARGIN.left - 6}" y="${y(v) + 4}" text-anchor="end">${
+        v.toPrecision(3)
+      }</text>`,
+    );
+  }
+  body.push(
+    `<text transform="translate(16 ${
+      (top + bottom) / 2
+    }) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`,
+  );
+  labels.forEach((label, i) => {
+    const x0 = MARGIN.left + i * slot + slot * 0.1;
+    series.forEach((s, k) => {
+      const v = s.values[i];
+      body.push(
+        `<rect x="${x0 + k * bar}" y="${y(v)}" width="${bar}" height="${
+          bottom - y(v)
+        }" fill="${s.color ?? COLORS[k % COLORS.length]}"><title>${
+          escapeXml(`${label} ${s.name}: ${v.toPrecision(4)}`)
+        }</title></rect>`,
+      );
+    });
+    body.push(
+      `<text transform="translate(${MARGIN.left + (i + 0.5) * slot} ${
+        bottom + 8
+      }) rotate(60)" font-size="10">${escapeXml(label)}</text>`,
+    );
+  });
+  series.forEach((s, k) => {
+    const lx = MARGIN.left + (k % 4) * 200;
+    const ly = HEIGHT - 14 - 14 * Math.floor((series.length - 1 - k) / 4);
+    body.push(
+      `<rect x="${lx}" y="${ly - 9}" width="12" height="10" fill="${
+        s.color ?? COLORS[k % COLORS.length]
+      }"/>`,
+      `<text x="${lx + 16}" y="${ly}">${escapeXml(s.name)}</text>`,
+    );
+  });
+  return frame(title, body);
+}

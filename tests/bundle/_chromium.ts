@@ -1,6 +1,6 @@
 /**
- * Runs the runtime bundle's smoke check in headless Chromium: a local HTTP
- * server hands out a page, the bundle and the vocabulary, and Chromium's
+ * Runs the runtime bundle's checks in headless Chromium: a local HTTP
+ * server hands out a page, the bundle and its data, and Chromium's
  * `--dump-dom` prints the page after its module script wrote the answer
  * into it.
  *
@@ -11,12 +11,16 @@
 export const INSTALL_CHROMIUM =
   "apt-get update && apt-get install -y --no-install-recommends chromium";
 
-// The page imports the bundle as a module, so this also checks that a
-// browser accepts it as one. Load failures of the module itself surface
-// through the window's error event, which the first script records.
-const PAGE = `<!doctype html>
+/**
+ * A page whose module script imports `imports` and writes into the page, as
+ * JSON, what `body` (the inside of an async function) returns.
+ */
+export function pageWith(imports: string, body: string): string {
+  // Load failures of the module itself surface through the window's error
+  // event, which the first script records.
+  return `<!doctype html>
 <meta charset="utf-8">
-<title>tessera runtime smoke</title>
+<title>tessera runtime check</title>
 <pre id="answer"></pre>
 <script>
   addEventListener("error", (e) => {
@@ -25,16 +29,14 @@ const PAGE = `<!doctype html>
   });
 </script>
 <script type="module">
-  import { runSmoke, runTrainingSmoke } from "/runtime.mjs";
+  ${imports}
   // Virtual time stands still while a fetch is pending, and asynchronous
   // WebAssembly compilation is not a fetch: this request, answered once the
   // page reports done, keeps the page from being dumped too early.
   const held = fetch("/hold");
   const answer = document.getElementById("answer");
   try {
-    const vocab = await (await fetch("/vocab.txt")).text();
-    const result = runSmoke(vocab);
-    answer.textContent = JSON.stringify({ result, training: await runTrainingSmoke() });
+    answer.textContent = JSON.stringify(await (async () => { ${body} })());
   } catch (e) {
     answer.textContent = JSON.stringify({ error: String(e?.stack ?? e) });
   }
@@ -42,6 +44,16 @@ const PAGE = `<!doctype html>
   await held;
 </script>
 `;
+}
+
+// The page imports the bundle as a module, so this also checks that a
+// browser accepts it as one.
+const PAGE = pageWith(
+  `import { runSmoke, runTrainingSmoke } from "/runtime.mjs";`,
+  `const vocab = await (await fetch("/vocab.txt")).text();
+    const result = runSmoke(vocab);
+    return { result, training: await runTrainingSmoke() };`,
+);
 
 // The closed network makes Chromium hang on its background services unless
 // they are off; a fresh profile keeps runs independent.
@@ -87,11 +99,32 @@ export async function smokeInChromium(
   bundle: string,
   vocab: string,
 ): Promise<ChromiumAnswer> {
-  const files: Record<string, [string, string]> = {
+  const files: Record<string, ServedFile> = {
     "/": [PAGE, "text/html"],
     "/runtime.mjs": [bundle, "text/javascript"],
     "/vocab.txt": [vocab, "text/plain"],
   };
+  return await answerInChromium(
+    chromium,
+    (path) => files[path],
+  ) as ChromiumAnswer;
+}
+
+/** A response body and its content type. */
+export type ServedFile = readonly [body: string | Uint8Array, type: string];
+
+/**
+ * Serves `serve(path)` on 127.0.0.1 (a page at `/`, see {@linkcode pageWith}),
+ * opens `/` in headless Chromium and returns what the page answered.
+ *
+ * @throws if the page reports an error or writes nothing.
+ */
+export async function answerInChromium(
+  chromium: string,
+  serve: (
+    path: string,
+  ) => ServedFile | undefined | Promise<ServedFile | undefined>,
+): Promise<unknown> {
   let done = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
   const server = Deno.serve({
@@ -103,11 +136,15 @@ export async function smokeInChromium(
     if (path === "/done") done();
     if (path === "/hold") await finished;
     if (path === "/done" || path === "/hold") return new Response("ok");
-    const file = files[path];
+    const file = await serve(path);
     if (file === undefined) return new Response("not found", { status: 404 });
     const [body, type] = file;
-    return new Response(body, {
-      headers: { "content-type": `${type}; charset=utf-8` },
+    return new Response(body as BodyInit, {
+      headers: {
+        "content-type": typeof body === "string"
+          ? `${type}; charset=utf-8`
+          : type,
+      },
     });
   });
   const profile = await Deno.makeTempDir({ prefix: "tessera-chromium-" });
@@ -135,7 +172,7 @@ export interface ChromiumAnswer {
   readonly training: unknown;
 }
 
-function pageAnswer(dom: string, log: string): ChromiumAnswer {
+function pageAnswer(dom: string, log: string): unknown {
   const match = /<pre id="answer">([\s\S]*?)<\/pre>/.exec(dom);
   const text = (match?.[1] ?? "").replaceAll("&lt;", "<")
     .replaceAll("&gt;", ">").replaceAll("&amp;", "&");
@@ -146,9 +183,9 @@ function pageAnswer(dom: string, log: string): ChromiumAnswer {
       }`,
     );
   }
-  const answer = JSON.parse(text) as ChromiumAnswer & { error?: string };
+  const answer = JSON.parse(text) as { error?: string };
   if (answer.error !== undefined) {
-    throw new Error(`The smoke run failed in Chromium: ${answer.error}`);
+    throw new Error(`The page's run failed in Chromium: ${answer.error}`);
   }
   return answer;
 }

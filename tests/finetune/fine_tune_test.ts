@@ -63,13 +63,16 @@ Deno.test("deno task demo runs end to end and refuses bad options", async () => 
 Deno.test("a run killed mid-epoch and resumed from its checkpoint ends bit-identical", async () => {
   const { tokenizer, train, dev } = await tinySet(80, 16);
   const imported = tinyModel(4);
+  // With dropout: the resumed steps must draw the masks the whole run drew.
   const options = tinyOptions({
     epochs: 2,
     warmupRatio: 0.2,
     weightDecay: 0.01,
     seed: 9,
+    dropout: 0.1,
   });
   const whole = await fineTune(imported, train, dev, tokenizer, options);
+  assert.ok(whole.program.step.nodes.some((n) => n.op === "DropoutTrain"));
   let saved: Uint8Array | undefined;
   const killed = await fineTune(imported, train, dev, tokenizer, options, {
     checkpointEvery: 7,

@@ -74,6 +74,12 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       bad.stderr,
       /^error: Unknown precision recipe 'int9'; use one of: fp32, fp16, int8, int8-a1, int8-a2, int12, int16\./,
     );
+    const dropout = await run(...common, "--out", dir, "--dropout", "1");
+    assert.equal(dropout.code, 2);
+    assert.match(
+      dropout.stderr,
+      /^error: Option '--dropout' must be in \[0, 1\), got '1'\./,
+    );
     const limited = await run(
       ...common,
       ...shape,

@@ -120,6 +120,23 @@ Deno.test("dropoutHash uses both words of a 64-bit seed", () => {
   assert.notEqual(dropoutHash(5, 0), dropoutHash(5, 1));
 });
 
+Deno.test("DropoutTrain's stream draws another mask from the same seed", () => {
+  const x = f32([256], Array(256).fill(1));
+  const attrs = (stream: number) => ({
+    ratio: { kind: "float" as const, value: 0.5 },
+    stream: { kind: "int" as const, value: stream },
+  });
+  const seed = i64([], [9]);
+  const [, plain] = run("DropoutTrain", [x, seed], attrs(0), 2);
+  const [, a] = run("DropoutTrain", [x, seed], attrs(0xdeadbeef), 2);
+  const [, b] = run("DropoutTrain", [x, seed], attrs(17), 2);
+  assert.notDeepEqual(values(a), values(b));
+  assert.notDeepEqual(values(a), values(plain));
+  assert.equal(a.data[5], dropoutHash(9, 5, 0xdeadbeef) >= 2 ** 31 ? 1 : 0);
+  // Stream 0 is the plain seed.
+  assert.equal(dropoutHash(9, 5, 0), dropoutHash(9, 5));
+});
+
 Deno.test("DropoutGrad scales dy by the mask over 1 − ratio", () => {
   const [dx] = run(
     "DropoutGrad",

@@ -256,4 +256,11 @@ export const RULE_CASES: readonly RuleCase[] = [
     attrs: { ratio: float(0.3) },
     outputs: 2,
   },
+  {
+    label: "DropoutTrain in a stream",
+    op: "DropoutTrain",
+    inputs: [r(4, 5), i64([7], [])],
+    attrs: { ratio: float(0.5), stream: int(0x9f1c2a03) },
+    outputs: 2,
+  },
 ];

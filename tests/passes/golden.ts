@@ -12,6 +12,8 @@ import { printGraph } from "../../src/ir/printer.ts";
 import { verify } from "../../src/ir/verify.ts";
 import { autodiffPass } from "../../src/passes/autodiff.ts";
 import { bfpQuantizePass } from "../../src/passes/bfp_quantize.ts";
+import { gammaMigrationPass } from "../../src/passes/gamma_migration.ts";
+import { insertDropoutPass } from "../../src/passes/insert_dropout.ts";
 import { outlierSplitPass } from "../../src/passes/outlier_split.ts";
 import { outlierTilePass } from "../../src/passes/outlier_tile.ts";
 import type { Pass } from "../../src/passes/pass.ts";
@@ -28,6 +30,8 @@ export const GOLDEN_OPTIONS = { batch: 2, seq: 8, dims: {} };
 const EXTRA_PASSES: readonly Pass[] = [
   autodiffPass({ loss: "loss", wrt: ["w", "b"] }),
   bfpQuantizePass(trainingTarget(parseRecipe("int8"))),
+  gammaMigrationPass(),
+  insertDropoutPass({ hidden: 0.1, attention: 0.2, seed: 1 }),
   outlierSplitPass(trainingTarget(parseRecipe("int8-a1"))),
   outlierTilePass(trainingTarget(parseRecipe("int8-a2"))),
 ];

@@ -224,6 +224,14 @@ Deno.test("optimizer: refuses graphs and settings it cannot handle, saying why",
   );
   const clash = withParts(graph, { inputs: [...graph.inputs, "lr"] });
   refuses(() => appendOptimizer(clash, OPTIONS), /value 'lr' already exists/);
+  const floatStep = withParts(graph, {
+    inputs: [...graph.inputs, "step"],
+    types: new Map(graph.types).set("step", { dtype: "f32", shape: [] }),
+  });
+  refuses(
+    () => appendOptimizer(floatStep, OPTIONS),
+    /input 'step' must be an i64 scalar/,
+  );
   const badGrad = withParts(graph, {
     types: new Map(graph.types).set(`${BIAS}@grad`, {
       dtype: "f32",

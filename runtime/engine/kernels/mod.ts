@@ -10,8 +10,11 @@
 import type { GemmParams } from "../../../src/codegen/gemm/mod.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { f32Kernels } from "./f32.ts";
+import { intMatMulKernels } from "./int_matmul.ts";
 import { matmulKernels } from "./matmul.ts";
 import { movementKernels } from "./movement.ts";
+import { outlierMapKernels } from "./outlier_map.ts";
+import { quantizeKernels } from "./quantize.ts";
 import { reduceKernels } from "./reduce.ts";
 import { trainingKernels } from "./training.ts";
 import type { KernelFactory, KernelTable } from "./types.ts";
@@ -24,12 +27,16 @@ export type DispatchTable = ReadonlyMap<string, readonly KernelFactory[]>;
 
 /**
  * The engine's dispatch table: the f32 GEMM (tile `gemm`) for products,
- * the generated f32 kernels, then the TypeScript kernels.
+ * the generated f32 kernels, the integer path of the quantising recipes
+ * (BFP maps, outlier maps, int8 GEMM), then the TypeScript kernels.
  */
 export function dispatchTable(gemm: GemmParams): DispatchTable {
   const tables: KernelTable[] = [
     matmulKernels(gemm),
     f32Kernels,
+    quantizeKernels,
+    outlierMapKernels,
+    intMatMulKernels,
     movementKernels,
     elementwiseKernels,
     reduceKernels,

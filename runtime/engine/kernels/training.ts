@@ -9,7 +9,7 @@
  */
 
 import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
-import { dropoutHash } from "../../../src/ops/dropout_train.ts";
+import { dropoutHash, streamOf } from "../../../src/ops/dropout_train.ts";
 import { linearWarmupDecay } from "../../../src/ops/optimizer_ops.ts";
 import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
 
@@ -60,6 +60,7 @@ function globalNormClip(info: NodeInfo): Kernel {
 /** DropoutTrain(x, seed) → y, mask by the reference's counter hash. */
 function dropoutTrain(info: NodeInfo): Kernel {
   const ratio = floatAttr(info.node.attrs, "ratio", 0.5);
+  const stream = streamOf(info.node);
   const threshold = ratio * 2 ** 32;
   const keptScale = 1 - ratio;
   return {
@@ -71,7 +72,7 @@ function dropoutTrain(info: NodeInfo): Kernel {
       return () => {
         const s = seed[0];
         for (let k = 0; k < x.length; k++) {
-          const keep = dropoutHash(s, k) >= threshold;
+          const keep = dropoutHash(s, k, stream) >= threshold;
           y[k] = keep ? x[k] / keptScale : 0;
           if (mask !== undefined) mask[k] = keep ? 1 : 0;
         }

@@ -56,20 +56,24 @@ export const trainingRules: RuleTable = {
   },
 
   /**
-   * Y, mask = DropoutTrain(X, seed) {ratio};
-   * dX = DropoutGrad(dY, mask) {ratio} = dY·mask/(1 − ratio).
+   * Y, mask = DropoutTrain(X, seed) {ratio, stream};
+   * dX = DropoutGrad(dY, mask) {ratio} = dY·mask/(1 − ratio). The stored
+   * mask carries the stream's draw, so the backward takes only the ratio.
    */
-  DropoutTrain: (ctx) => [
-    gradFor(
-      ctx,
-      0,
-      () =>
-        ctx.op(
-          "DropoutGrad",
-          [ctx.grad(), ctx.node.outputs[1]],
-          ctx.node.attrs,
-        ),
-    ),
-    undefined,
-  ],
+  DropoutTrain: (ctx) => {
+    const { ratio } = ctx.node.attrs;
+    return [
+      gradFor(
+        ctx,
+        0,
+        () =>
+          ctx.op(
+            "DropoutGrad",
+            [ctx.grad(), ctx.node.outputs[1]],
+            ratio === undefined ? {} : { ratio },
+          ),
+      ),
+      undefined,
+    ];
+  },
 };

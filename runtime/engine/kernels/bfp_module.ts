@@ -1,0 +1,140 @@
+/**
+ * The generated BFP kernels of `src/codegen/bfp` (max-abs, map, unmap, with
+ * an optional element prologue for the outlier passes) bound to the
+ * engine's memory, and the host steps between them: one exact frexp per
+ * exponent group and the PRNG keys of a node's stochastic stream. The
+ * quantising kernels (`quantize.ts`, `outlier_map.ts`) share these so that
+ * every map draws exactly what the reference operators draw.
+ *
+ * @module
+ */
+
+import {
+  type BfpModule,
+  type BfpParams,
+  frexpExponent,
+  generateBfp,
+  mapFactors,
+  prngKeys,
+  type Prologue,
+  stepFactors,
+} from "../../../src/codegen/bfp/mod.ts";
+import { intAttr, type Node, stringAttr } from "../../../src/ir/graph.ts";
+import { streamSeed } from "../../../src/ops/quantize_ops.ts";
+import type { KernelRuntime } from "./types.ts";
+
+/** `max(x, rows, cols, out)`: f32 group maxima of |prologue(x)| at `out`. */
+type MaxAbsFn = (x: number, rows: number, cols: number, out: number) => void;
+/** `map(x, q, rows, cols, scales, counterBase, key0, key1)`. */
+type MapFn = (
+  x: number,
+  q: number,
+  rows: number,
+  cols: number,
+  scales: number,
+  counterBase: number,
+  key0: number,
+  key1: number,
+) => void;
+/** `unmap(q, y, rows, cols, scales)`. */
+type UnmapFn = (
+  q: number,
+  y: number,
+  rows: number,
+  cols: number,
+  scales: number,
+) => void;
+
+/** One BFP parameter set's kernels, instantiated on the engine memory. */
+export interface BfpFunctions {
+  /** The parameters they were generated for. */
+  readonly params: BfpParams;
+  /** Group maxima of |x| (after the prologue). */
+  readonly maxAbs: MaxAbsFn;
+  /** The map with the prologue applied to x first. */
+  readonly map: MapFn;
+  /** The dequantise (no prologue). */
+  readonly unmap: UnmapFn;
+}
+
+const modules = new Map<string, BfpModule & { name: string }>();
+
+/** The kernels for `params` (and `prologue`), generated once per process. */
+export async function bfpFunctions(
+  rt: KernelRuntime,
+  params: BfpParams,
+  prologue?: Prologue,
+): Promise<BfpFunctions> {
+  const name = `bfp_b${params.bits}_${params.rounding}_${params.granularity}${
+    prologue ? `_${prologue.name}` : ""
+  }`;
+  let module = modules.get(name);
+  if (module === undefined) {
+    module = { ...generateBfp(params, { prologue }), name };
+    modules.set(name, module);
+  }
+  const ex = await rt.instantiate(module);
+  return {
+    params,
+    maxAbs: ex[module.names.maxAbs] as MaxAbsFn,
+    map: ex[module.names.map] as MapFn,
+    unmap: ex[module.names.unmap] as UnmapFn,
+  };
+}
+
+/**
+ * Writes the two scale factors per exponent group (`map`: 1/Δ, `step`: Δ)
+ * as the generated kernels read them: f32[2·G], factor a of group g at g,
+ * factor b at G + g.
+ */
+export function writeScales(
+  f32: Float32Array,
+  at: number,
+  exponents: ArrayLike<number>,
+  bits: number,
+  kind: "map" | "step",
+): void {
+  const groups = exponents.length;
+  for (let g = 0; g < groups; g++) {
+    const [a, b] = (kind === "map" ? mapFactors : stepFactors)(
+      exponents[g],
+      bits,
+    );
+    f32[at / 4 + g] = a;
+    f32[at / 4 + groups + g] = b;
+  }
+}
+
+/** The frexp exponent of one f32 maximum at byte `at` (throws on NaN/∞). */
+export function exponentAt(f32: Float32Array, at: number): number {
+  return frexpExponent(f32[at / 4]);
+}
+
+/**
+ * The PRNG keys of a node's map for the run: `streamSeed(stream, step)` of
+ * its seed input (input 1), as the reference operators key it; zeros when
+ * it rounds to nearest (the kernels ignore them then).
+ */
+export function keysOf(
+  node: Node,
+  rt: KernelRuntime,
+): () => [number, number] {
+  if (stringAttr(node.attrs, "rounding", "nearest") !== "stochastic") {
+    return () => [0, 0];
+  }
+  const stream = intAttr(node.attrs, "stream", 0);
+  const seed = rt.inputView(1);
+  return () => prngKeys(streamSeed(stream, seed[0]));
+}
+
+/** The BFP rounding of a quantiser node in the kernels' spelling. */
+export function roundingOf(node: Node): "sr" | "rne" {
+  return stringAttr(node.attrs, "rounding", "nearest") === "stochastic"
+    ? "sr"
+    : "rne";
+}
+
+/** Bits the generated kernels exist for, or `undefined`. */
+export function generatedBits(bits: number): 8 | 12 | 16 | undefined {
+  return bits === 8 || bits === 12 || bits === 16 ? bits : undefined;
+}
