@@ -25,8 +25,8 @@
  */
 
 import {
-  attr,
   type Attr,
+  attr,
   floatAttr,
   type Graph,
   intAttr,
@@ -90,9 +90,7 @@ export function lowerQuantized(graph: Graph): Graph {
       const inner = resolve(p.inputs[0]);
       return inner && { stream: inner.stream, shape };
     }
-    if (!mappable(p) || p.inputs[0] !== "" && typeOf(p.inputs[0])?.dtype !== "f32") {
-      return undefined;
-    }
+    if (!mappable(p) || typeOf(p.inputs[0])?.dtype !== "f32") return undefined;
     const k = p.outputs.indexOf(v);
     if (k > 1 || (k === 1 && !SPLITTERS.has(p.op))) return undefined;
     return { stream: { node: p, side: k === 1 }, shape };
@@ -145,7 +143,9 @@ export function lowerQuantized(graph: Graph): Graph {
     const n = graph.nodes[i];
     if (n.op !== "Reshape" || graph.outputs.includes(n.outputs[0])) continue;
     const readBy = index.consumersOf(n.outputs[0]);
-    if (readBy.length > 0 && readBy.every((r) => removed.has(r))) removed.add(n);
+    if (readBy.length > 0 && readBy.every((r) => removed.has(r))) {
+      removed.add(n);
+    }
   }
   const needsUnmap = (v: string) =>
     graph.outputs.includes(v) ||
@@ -154,7 +154,14 @@ export function lowerQuantized(graph: Graph): Graph {
   const types = new Map<string, ValueType>(graph.types);
   const biasAdds = new Map<Node, Node>();
   for (const [add, [m, s]] of pairs) {
-    const b = biasAdd(graph, index, typeOf, add, products.get(m)!, products.get(s)!);
+    const b = biasAdd(
+      graph,
+      index,
+      typeOf,
+      add,
+      products.get(m)!,
+      products.get(s)!,
+    );
     if (b) biasAdds.set(add, b);
   }
   const fusedBias = new Set(biasAdds.values());
@@ -168,12 +175,11 @@ export function lowerQuantized(graph: Graph): Graph {
       const bias = b?.inputs.find((v) => v !== node.outputs[0]);
       return [intMatMul(m, (b ?? node).outputs[0], s, bias)];
     }
-    if (paired.has(node) || removed.has(node)) {
-      return lowered.has(node) && !paired.has(node)
-        ? [intMatMul(products.get(node)!, node.outputs[0])]
-        : [];
+    if (paired.has(node)) return [];
+    if (lowered.has(node)) {
+      return [intMatMul(products.get(node)!, node.outputs[0])];
     }
-    return [node];
+    return removed.has(node) ? [] : [node];
   });
   return withParts(graph, { nodes, types });
 }
@@ -224,7 +230,8 @@ function asProduct(
   const a = resolve(node.inputs[0]), b = resolve(node.inputs[1]);
   if (a === undefined || b === undefined) return undefined;
   const rank = node.op === "Gemm" ? [2, 2] : [2, Infinity];
-  const fits = (s: readonly number[]) => s.length >= rank[0] && s.length <= rank[1];
+  const fits = (s: readonly number[]) =>
+    s.length >= rank[0] && s.length <= rank[1];
   return fits(a.shape) && fits(b.shape) ? { node, a, b } : undefined;
 }
 
@@ -256,9 +263,7 @@ function findPairs(
         ["transA", "transB"].every((t) =>
           intAttr(pm.node.attrs, t, 0) === intAttr(ps.node.attrs, t, 0)
         ) &&
-        [pm, ps].every((p) =>
-          index.soleConsumer(p.node.outputs[0]) === add
-        );
+        [pm, ps].every((p) => index.soleConsumer(p.node.outputs[0]) === add);
       if (ok) pairs.set(add, [pm.node, ps.node]);
     }
   }
@@ -277,11 +282,23 @@ function mapNodes(
   types.set(out + Q, { dtype: "i8", shape: x.shape });
   types.set(out + E, { dtype: "i32", shape: [] });
   if (node.op === "BfpQuantize") {
-    const map = makeNode("BfpMap", node.name, node.inputs, [out + Q, out + E], node.attrs);
+    const map = makeNode(
+      "BfpMap",
+      node.name,
+      node.inputs,
+      [out + Q, out + E],
+      node.attrs,
+    );
     if (!needsUnmap(out)) return [map];
-    const unmap = makeNode("BfpUnmap", `${node.name}/unmap`, [out + Q, out + E], [out], {
-      bits: attr.int(8),
-    });
+    const unmap = makeNode(
+      "BfpUnmap",
+      `${node.name}/unmap`,
+      [out + Q, out + E],
+      [out],
+      {
+        bits: attr.int(8),
+      },
+    );
     return [map, unmap];
   }
   const shape = x.shape as number[];
@@ -292,8 +309,16 @@ function mapNodes(
   const [side, meta] = [`${node.name}:side`, `${node.name}:meta`];
   types.set(side, { dtype: wide16 ? "i16" : "i8", shape: [size] });
   types.set(meta, { dtype: "i32", shape: [cols + 3] });
-  const outputs = [out + Q, out + E, side, meta, ...(tile ? [node.outputs[2] ?? ""] : [])];
-  return [makeNode(`${node.op}Map`, node.name, node.inputs, outputs, node.attrs)];
+  const outputs = [
+    out + Q,
+    out + E,
+    side,
+    meta,
+    ...(tile ? [node.outputs[2] ?? ""] : []),
+  ];
+  return [
+    makeNode(`${node.op}Map`, node.name, node.inputs, outputs, node.attrs),
+  ];
 }
 
 /** Operand names of a stream: its map's integers and exponent. */
@@ -331,15 +356,23 @@ function intMatMul(
     const sideOperand = s.a.stream.side ? s.a : s.b;
     const splitter = sideOperand.stream.node;
     attrs.side = attr.int(s.a.stream.side ? 1 : 2);
-    attrs.side_kind = attr.string(splitter.op === "OutlierTile" ? "tile" : "bfp");
+    attrs.side_kind = attr.string(
+      splitter.op === "OutlierTile" ? "tile" : "bfp",
+    );
     attrs.gamma = attr.float(floatAttr(splitter.attrs, "gamma", 5));
     attrs.side_bits = attr.int(intAttr(splitter.attrs, "outlier_bits", 12));
     side = [`${splitter.name}:side`, `${splitter.name}:meta`];
   }
-  return makeNode("IntMatMul", n.name, [
-    ...operandNames(p.a),
-    ...operandNames(p.b),
-    bias ?? n.inputs[2] ?? "",
-    ...side,
-  ], [output], attrs);
+  return makeNode(
+    "IntMatMul",
+    n.name,
+    [
+      ...operandNames(p.a),
+      ...operandNames(p.b),
+      bias ?? n.inputs[2] ?? "",
+      ...side,
+    ],
+    [output],
+    attrs,
+  );
 }

@@ -54,9 +54,23 @@ Deno.test("F16Round on the engine equals roundToF16 on every class of f32", asyn
     bits[i] = s;
   }
   const specials = [
-    0, -0, 65504, 65519.99, 65520, -65520, 2 ** -14, 2 ** -24, 2 ** -25,
-    3 * 2 ** -26, 1 + 2 ** -11, 1 + 3 * 2 ** -11, Infinity, -Infinity, NaN,
-    1e-40, -5.9604645e-8,
+    0,
+    -0,
+    65504,
+    65519.99,
+    65520,
+    -65520,
+    2 ** -14,
+    2 ** -24,
+    2 ** -25,
+    3 * 2 ** -26,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    Infinity,
+    -Infinity,
+    NaN,
+    1e-40,
+    -5.9604645e-8,
   ];
   const x = new Float32Array(bits.buffer);
   x.set(specials);

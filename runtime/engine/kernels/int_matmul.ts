@@ -13,7 +13,10 @@
  * former Gemm (then `alpha`, `beta` and C are applied like the reference:
  * the int32 result, scaled, plus β·C in f64, rounded once); `side` = 1 or 2
  * when an outlier side stream rides on A or B (`side_kind` `tile` with
- * `gamma`, or `bfp` with `side_bits`), added by `int_side.ts`.
+ * `gamma`, or `bfp` with `side_bits`), added by `int_side.ts`. A MatMul's
+ * per-column bias comes after the side product, as in the reference's
+ * `Add(Add(main, side), bias)`: in the GEMM epilogue while no output line
+ * carries a side value, else in one pass after it.
  *
  * @module
  */
@@ -146,7 +149,8 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
   const sideOn = intAttr(attrs, "side", 0);
   if (sideOn !== 0 && count !== 1) return undefined;
   const at = scratchLayout(p, m, k, n);
-  const bitsA = intAttr(attrs, "bits_a", 8), bitsB = intAttr(attrs, "bits_b", 8);
+  const bitsA = intAttr(attrs, "bits_a", 8),
+    bitsB = intAttr(attrs, "bits_b", 8);
   const side: SideGeometry | undefined = sideOn === 0 ? undefined : {
     on: sideOn === 1 ? "a" : "b",
     trans: sideOn === 1 ? d.transA : d.transB,
@@ -201,7 +205,9 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
         const biasAfter = bias !== 0 && touched > 0;
         const epilogueBias = bias !== 0 && !biasAfter && scale !== undefined;
         if (epilogueBias) {
-          for (let j = 0; j < n; j++) f32[(s + at.bias) / 4 + j] = f32[bias / 4 + j];
+          for (let j = 0; j < n; j++) {
+            f32[(s + at.bias) / 4 + j] = f32[bias / 4 + j];
+          }
         }
         for (let q = 0; q < count; q++) {
           const out = wide ? s + at.c : y + q * m * n * 4;
@@ -231,7 +237,9 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
             const a0 = (s + at.c) / 4;
             const factor = alpha * 2 ** e;
             for (let i = 0; i < m * n; i++) {
-              const ci = cLength === 0 ? 0 : cLength === 1
+              const ci = cLength === 0
+                ? 0
+                : cLength === 1
                 ? beta * cv![0]
                 : beta * cv![cLength === n ? i % n : i];
               f32[y0 + i] = Math.fround(i32[a0 + i] * factor + ci);
@@ -252,7 +260,9 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
             ? 2 * gamma * 2 ** eOther
             : 2 ** (meta[2] - (sideBits - 1) + eOther);
           sideProduct.addTo(f32, y / 4, sideScale, biasAfter ? bias / 4 : -1);
-        } else if (bias !== 0 && !epilogueBias) addBias(f32, y / 4, m, n, bias / 4);
+        } else if (bias !== 0 && !epilogueBias) {
+          addBias(f32, y / 4, m, n, bias / 4);
+        }
       };
     },
   };

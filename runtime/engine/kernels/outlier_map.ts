@@ -94,9 +94,14 @@ function outlierTileMap(info: NodeInfo): Kernel | undefined {
       const keys = keysOf(info.node, rt);
       return () => {
         columnMax.maxAbs(x, rows, cols, s + colMaxAt);
-        const colMax = f32.subarray((s + colMaxAt) / 4, (s + colMaxAt) / 4 + cols);
+        const colMax = f32.subarray(
+          (s + colMaxAt) / 4,
+          (s + colMaxAt) / 4 + cols,
+        );
         let maxAbs = 0;
-        for (const v of colMax) maxAbs = v > maxAbs || Number.isNaN(v) ? v : maxAbs;
+        for (const v of colMax) {
+          maxAbs = v > maxAbs || Number.isNaN(v) ? v : maxAbs;
+        }
         checkTileRange(maxAbs, gamma);
         tile.maxAbs(x, rows, cols, s);
         e[0] = exponentAt(f32, s);
@@ -157,7 +162,12 @@ function outlierSplitMap(info: NodeInfo): Kernel | undefined {
       const inliers = await bfpFunctions(rt, o.tensor(8), splitPrologue(gamma));
       const outliers = await bfpFunctions(rt, o.tensor(outBits));
       const f32 = new Float32Array(rt.memory.buffer);
-      const [x, q, side, s] = [rt.input(0), rt.output(0), rt.output(2), rt.scratch];
+      const [x, q, side, s] = [
+        rt.input(0),
+        rt.output(0),
+        rt.output(2),
+        rt.scratch,
+      ];
       const xv = rt.inputView(0);
       const e = rt.outputView(1) as Int32Array;
       const meta = rt.outputView(3) as Int32Array;
@@ -186,7 +196,15 @@ function outlierSplitMap(info: NodeInfo): Kernel | undefined {
           outliers.maxAbs(s + gatheredAt, rows, width, s);
           eOut[0] = exponentAt(f32, s);
           writeScales(f32, s + 64, eOut, outBits, "map");
-          outliers.map(s + gatheredAt, side, rows, width, s + 64, rows * cols, ...key);
+          outliers.map(
+            s + gatheredAt,
+            side,
+            rows,
+            width,
+            s + 64,
+            rows * cols,
+            ...key,
+          );
         }
         meta[0] = width;
         meta[1] = outBits === 8 ? 1 : 2;

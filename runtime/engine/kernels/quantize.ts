@@ -47,11 +47,7 @@ export function matrixOf(shape: readonly number[]): [number, number] {
 /** The kernels' granularity for the IR spelling, or `undefined`. */
 function granularityOf(info: NodeInfo): BfpGranularity | undefined {
   const g = stringAttr(info.node.attrs, "granularity", "tensor");
-  return g === "tensor" || g === "row"
-    ? g
-    : g === "column"
-    ? "col"
-    : undefined;
+  return g === "tensor" || g === "row" ? g : g === "column" ? "col" : undefined;
 }
 
 /** Whether input 0 is f32, the rounding is known and a stochastic map has a seed. */
