@@ -236,7 +236,7 @@ export async function finetuneCommand(
   const result = await fineTune(graph, train, dev, tokenizer, run, {
     onStep: (step, _total, loss, tokens) => {
       lastLoss = loss;
-      progress.report(step, tokens);
+      progress.report(step, tokens, `loss ${loss.toFixed(4)}`);
     },
     onEpoch: (r) =>
       console.error(

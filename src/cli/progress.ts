@@ -26,12 +26,16 @@ export class Progress {
     readonly unit: string,
   ) {}
 
-  /** The line after `done` steps that processed `amount` units in all. */
-  line(done: number, amount: number): string {
+  /**
+   * The line after `done` steps that processed `amount` units in all;
+   * `detail` (e.g. the last loss) follows the step count.
+   */
+  line(done: number, amount: number, detail?: string): string {
     const elapsed = (performance.now() - this.start) / 1000;
     const rate = amount / Math.max(elapsed, 1e-9);
     const eta = (elapsed / Math.max(done, 1)) * (this.total - done);
-    return `${this.label} ${done}/${this.total} · ${
+    const shown = detail === undefined ? "" : ` · ${detail}`;
+    return `${this.label} ${done}/${this.total}${shown} · ${
       rate.toFixed(0)
     } ${this.unit}/s · elapsed ${formatDuration(elapsed)} · ETA ${
       formatDuration(eta)
@@ -39,8 +43,8 @@ export class Progress {
   }
 
   /** Writes the line to stderr (in place on a terminal). */
-  report(done: number, amount: number): void {
-    const text = this.line(done, amount);
+  report(done: number, amount: number, detail?: string): void {
+    const text = this.line(done, amount, detail);
     const tty = Deno.stderr.isTerminal();
     const end = tty ? (done === this.total ? "\n" : "") : "\n";
     Deno.stderr.writeSync(

@@ -30,7 +30,10 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       "10",
     );
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, /finetune: step 25\/25 · \d+ tokens\/s/);
+    assert.match(
+      first.stderr,
+      /finetune: step 25\/25 · loss \d+\.\d{4} · \d+ tokens\/s · elapsed .* · ETA /,
+    );
     assert.match(first.stderr, /epoch 1: step 25, train loss/);
     assert.equal(
       (await loadCheckpoint(join(dir, "run", "checkpoint.bin"))).step,
