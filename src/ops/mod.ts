@@ -12,6 +12,7 @@ import { elementwiseOps } from "./elementwise.ts";
 import { gatherOps } from "./gather.ts";
 import { generatorOps } from "./generators.ts";
 import { gradientOps } from "./gradient_ops.ts";
+import { llmInt8Ops } from "./llm_int8.ts";
 import { logicalOps } from "./logical.ts";
 import { matmulOps } from "./matmul.ts";
 import { normalizationOps } from "./normalization.ts";
@@ -32,6 +33,7 @@ const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
     ...gatherOps,
     ...generatorOps,
     ...gradientOps,
+    ...llmInt8Ops,
     ...logicalOps,
     ...matmulOps,
     ...normalizationOps,

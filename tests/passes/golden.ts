@@ -14,9 +14,11 @@ import { autodiffPass } from "../../src/passes/autodiff.ts";
 import { bfpQuantizePass } from "../../src/passes/bfp_quantize.ts";
 import { gammaMigrationPass } from "../../src/passes/gamma_migration.ts";
 import { insertDropoutPass } from "../../src/passes/insert_dropout.ts";
+import { llmInt8Pass } from "../../src/passes/llm_int8.ts";
 import { outlierSplitPass } from "../../src/passes/outlier_split.ts";
 import { outlierTilePass } from "../../src/passes/outlier_tile.ts";
 import type { Pass } from "../../src/passes/pass.ts";
+import { smoothQuantPass } from "../../src/passes/smooth_quant.ts";
 import { FORWARD_PIPELINE } from "../../src/passes/pipeline.ts";
 import { parseRecipe, trainingTarget } from "../../src/recipes/mod.ts";
 
@@ -32,8 +34,16 @@ const EXTRA_PASSES: readonly Pass[] = [
   bfpQuantizePass(trainingTarget(parseRecipe("int8"))),
   gammaMigrationPass(),
   insertDropoutPass({ hidden: 0.1, attention: 0.2, seed: 1 }),
+  llmInt8Pass(),
   outlierSplitPass(trainingTarget(parseRecipe("int8-a1"))),
   outlierTilePass(trainingTarget(parseRecipe("int8-a2"))),
+  // Calibrated max|X_j| of the golden graph's two smoothable LayerNorms.
+  smoothQuantPass(
+    new Map([
+      ["/embeddings/LayerNorm_output_0", [4, 1, 0.25, 0]],
+      ["/layer.0/attention/output/LayerNorm_output_0", [1, 9, 4, 16]],
+    ]),
+  ),
 ];
 
 /** Every pass that has golden files, by name. */
