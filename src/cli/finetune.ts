@@ -130,7 +130,8 @@ const OPTIONS: Record<string, OptionSpec> = {
 const USAGE = `Usage: deno task finetune --task NAME --out DIR [options]
 
 Fine-tunes an ONNX BERT encoder on a GLUE task, evaluating the dev set after
-every epoch with the task's GLUE metric.
+every epoch with the task's GLUE metric. \`--task squad\` fine-tunes a span head
+on SQuAD v1.1 instead (\`--task squad --help\` lists its options).
 
 Options:
 ${formatOptions(OPTIONS)}`;

@@ -239,7 +239,8 @@ export async function finetuneSquadCommand(
     "tokens",
   );
   const result = await squadFineTune(graph, data, tokenizer, run, {
-    onStep: (step, _total, _loss, tokens) => progress.report(step, tokens),
+    onStep: (step, _total, loss, tokens) =>
+      progress.report(step, tokens, `loss ${loss.toFixed(4)}`),
     onEpoch: (r) =>
       console.error(
         `epoch ${r.epoch}: step ${r.step}, train loss ${
