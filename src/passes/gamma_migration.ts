@@ -31,24 +31,17 @@
  * ```
  * The migrated weights, the LayerNorm bias and the residual γ are ordinary
  * float constants, so `compileTraining` trains them like any weight.
+ * The rewrite is `layer_norm_rescale.ts`'s with s = γ, shared with
+ * SmoothQuant.
  *
  * @module
  */
 
-import {
-  type Graph,
-  makeNode,
-  type Node,
-  type ValueType,
-  withParts,
-} from "../ir/graph.ts";
-import { type Tensor, tensor } from "../ir/tensor.ts";
+import type { Graph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
 import { GraphIndex } from "./graph_index.ts";
-import {
-  type GammaSite,
-  gammaSite,
-  type MigratedLinear,
-} from "./gamma_sites.ts";
+import { type GammaSite, gammaSite } from "./gamma_sites.ts";
+import { type RescaleNames, SiteRewrite } from "./layer_norm_rescale.ts";
 import type { Pass } from "./pass.ts";
 
 /** Default guard: channels with |γ_j| below this fraction of max|γ| stay. */
@@ -76,76 +69,13 @@ export interface GammaMigration {
   readonly skipped: readonly { layerNorm: string; reason: string }[];
 }
 
-/** `t` with its elements mapped by `f(value, index)`, same dtype and shape. */
-function mapTensor(t: Tensor, f: (v: number, i: number) => number): Tensor {
-  return tensor(t.dtype, t.shape, Array.from(t.data, f));
-}
-
-/** Names in use, and fresh ones derived from a base. */
-class Names {
-  private readonly taken: Set<string>;
-
-  constructor(graph: Graph) {
-    this.taken = new Set([
-      ...graph.inputs,
-      ...graph.constants.keys(),
-      ...graph.nodes.flatMap((n) => n.outputs),
-    ]);
-  }
-
-  fresh(base: string): string {
-    let name = base;
-    for (let k = 2; this.taken.has(name); k++) name = `${base}#${k}`;
-    this.taken.add(name);
-    return name;
-  }
-}
-
-/** The rewrite in progress: constants, node inputs and inserted nodes. */
-class Rewrite {
-  readonly constants: Map<string, Tensor>;
-  readonly types: Map<string, ValueType>;
-  /** New inputs of rewritten nodes. */
-  readonly inputs = new Map<Node, string[]>();
-  /** The residual Mul that follows each migrated LayerNorm. */
-  readonly after = new Map<Node, Node>();
-  readonly names: Names;
-
-  constructor(readonly index: GraphIndex) {
-    this.constants = new Map(index.graph.constants);
-    this.types = new Map(index.graph.types);
-    this.names = new Names(index.graph);
-  }
-
-  /** Replaces input `from` of `node` by `to`. */
-  rewire(node: Node, from: string, to: string): void {
-    const current = this.inputs.get(node) ?? [...node.inputs];
-    this.inputs.set(node, current.map((v) => (v === from ? to : v)));
-  }
-
-  /** The graph with every rewrite applied and replaced constants dropped. */
-  finish(): Graph {
-    const nodes = this.index.graph.nodes.flatMap((node) => {
-      const inputs = this.inputs.get(node);
-      const rewritten = inputs === undefined
-        ? node
-        : makeNode(node.op, node.name, inputs, node.outputs, node.attrs);
-      const mul = this.after.get(node);
-      return mul === undefined ? [rewritten] : [rewritten, mul];
-    });
-    const read = new Set(nodes.flatMap((n) => n.inputs));
-    const constants = [...this.constants].filter(([name]) =>
-      read.has(name) || !this.index.graph.constants.has(name) ||
-      this.index.consumersOf(name).length === 0 ||
-      this.index.graph.outputs.includes(name)
-    );
-    return withParts(this.index.graph, {
-      nodes,
-      constants,
-      types: this.types,
-    });
-  }
-}
+/** What gamma migration names the constants, copies and Mul it adds. */
+const GAMMA_NAMES: RescaleNames = {
+  params: "migrated",
+  weights: "gamma_migrated",
+  scale: "residual",
+  shortcut: "gamma_residual",
+};
 
 /**
  * Per-channel migration factors s: γ_j, or 1 where the guard keeps γ_j in
@@ -165,75 +95,21 @@ function factors(
 }
 
 /**
- * Scales the channel axis of each linear's weight by `s`. A weight only
- * these linears read is rewritten in place (its name, and so checkpoints
- * and exports, stay); a weight others read too gets a scaled copy.
+ * Rewrites one site with s = γ (1 where guarded), so the LayerNorm keeps
+ * scale γ/s and bias β/s; returns its note, or the reason it stays.
  */
-function migrateWeights(
-  linears: readonly MigratedLinear[],
-  s: readonly number[],
-  rw: Rewrite,
-): void {
-  const mine = new Set(linears.map((l) => l.node));
-  const done = new Map<string, string>();
-  for (const { node, weight, channelAxis } of linears) {
-    let scaled = done.get(weight);
-    if (scaled === undefined) {
-      const w = rw.constants.get(weight)!;
-      const cols = w.shape[1];
-      const t = mapTensor(
-        w,
-        (v, i) => v * s[channelAxis === 0 ? Math.floor(i / cols) : i % cols],
-      );
-      const shared = rw.index.consumersOf(weight).some((n) => !mine.has(n));
-      scaled = shared ? rw.names.fresh(`${weight}.gamma_migrated`) : weight;
-      rw.constants.set(scaled, t);
-      done.set(weight, scaled);
-    }
-    if (scaled !== weight) rw.rewire(node, weight, scaled);
-  }
-}
-
-/** Rewrites one site; returns its note, or the reason it stays. */
 function migrateSite(
   site: GammaSite,
   guard: number,
-  rw: Rewrite,
+  rw: SiteRewrite,
 ): MigratedNorm | string {
-  const ln = site.layerNorm;
-  const [x, gammaName, betaName] = ln.inputs;
-  const gamma = rw.constants.get(gammaName)!;
+  const gamma = rw.constants.get(site.layerNorm.inputs[1])!;
   const { s, guarded } = factors(gamma, guard);
   if (guarded === s.length) return "every γ_j is 0";
-  const scale = rw.names.fresh(`${gammaName}.migrated`);
-  rw.constants.set(scale, mapTensor(gamma, (v, j) => v / s[j]));
-  const inputs = [x, scale];
-  if (betaName !== undefined && betaName !== "") {
-    const bias = rw.names.fresh(`${betaName}.migrated`);
-    rw.constants.set(
-      bias,
-      mapTensor(rw.constants.get(betaName)!, (v, j) => v / s[j]),
-    );
-    inputs.push(bias);
-  }
-  rw.inputs.set(ln, inputs);
-  migrateWeights(site.linears, s, rw);
-  const residualScale = rw.names.fresh(`${gammaName}.residual`);
-  rw.constants.set(residualScale, tensor(gamma.dtype, gamma.shape, s));
-  const y = ln.outputs[0];
-  const shortcut = rw.names.fresh(`${y}.gamma_residual`);
-  rw.after.set(
-    ln,
-    makeNode("Mul", `${ln.name}/gamma_residual`, [y, residualScale], [
-      shortcut,
-    ]),
-  );
-  rw.types.set(shortcut, rw.types.get(y)!);
-  for (const add of site.residuals) rw.rewire(add, y, shortcut);
   return {
-    layerNorm: ln.name,
+    layerNorm: site.layerNorm.name,
     linears: site.linears.map((l) => l.node.name),
-    residualScale,
+    residualScale: rw.rescale(site, s, GAMMA_NAMES),
     guarded,
   };
 }
@@ -247,7 +123,7 @@ export function migrateGamma(
   guard = DEFAULT_GAMMA_GUARD,
 ): GammaMigration {
   const index = new GraphIndex(graph);
-  const rw = new Rewrite(index);
+  const rw = new SiteRewrite(index);
   const migrated: MigratedNorm[] = [];
   const skipped: { layerNorm: string; reason: string }[] = [];
   for (const node of graph.nodes) {

@@ -7,7 +7,8 @@
  * see `smooth_quant_stats.ts`); max|W_j| is taken over every linear reading
  * the site (Q, K and V together), since they share the one X/s.
  *
- * The rewrite, per site (the sites are gamma migration's, `gamma_sites.ts`):
+ * The rewrite, per site (the sites and the rewrite are gamma migration's,
+ * `gamma_sites.ts` and `layer_norm_rescale.ts`):
  * the LayerNorm's γ and β are divided by s (so it outputs X/s), each
  * linear's weight channel j is multiplied by s_j (row j of W for x·W), and
  * because BERT is post-LN — the residual Add reads the LayerNorm output as
@@ -27,16 +28,14 @@
  * @module
  */
 
-import {
-  type Graph,
-  makeNode,
-  type Node,
-  type ValueType,
-  withParts,
-} from "../ir/graph.ts";
-import { type Tensor, tensor } from "../ir/tensor.ts";
+import type { Graph } from "../ir/graph.ts";
 import { type GammaSite, gammaSite } from "./gamma_sites.ts";
 import { GraphIndex } from "./graph_index.ts";
+import {
+  channelOf,
+  type RescaleNames,
+  SiteRewrite,
+} from "./layer_norm_rescale.ts";
 import type { Pass } from "./pass.ts";
 
 /** SmoothQuant's default migration strength α. */
@@ -74,64 +73,13 @@ export interface SmoothQuantResult {
   readonly skipped: readonly { layerNorm: string; reason: string }[];
 }
 
-/** `t` with its elements mapped by `f(value, index)`, same dtype and shape. */
-function mapTensor(t: Tensor, f: (v: number, i: number) => number): Tensor {
-  return tensor(t.dtype, t.shape, Array.from(t.data, f));
-}
-
-/** The rewrite in progress: constants, rewired inputs, inserted Muls, names. */
-class Rewrite {
-  readonly constants: Map<string, Tensor>;
-  readonly types: Map<string, ValueType>;
-  readonly inputs = new Map<Node, string[]>();
-  readonly after = new Map<Node, Node>();
-  private readonly taken: Set<string>;
-
-  constructor(readonly index: GraphIndex) {
-    const g = index.graph;
-    this.constants = new Map(g.constants);
-    this.types = new Map(g.types);
-    this.taken = new Set([
-      ...g.inputs,
-      ...g.constants.keys(),
-      ...g.nodes.flatMap((n) => n.outputs),
-    ]);
-  }
-
-  /** A value name not yet in use, derived from `base`. */
-  fresh(base: string): string {
-    let name = base;
-    for (let k = 2; this.taken.has(name); k++) name = `${base}#${k}`;
-    this.taken.add(name);
-    return name;
-  }
-
-  /** Replaces input `from` of `node` by `to`. */
-  rewire(node: Node, from: string, to: string): void {
-    const current = this.inputs.get(node) ?? [...node.inputs];
-    this.inputs.set(node, current.map((v) => (v === from ? to : v)));
-  }
-
-  /** The graph with the rewrites applied and constants nothing reads any more dropped. */
-  finish(): Graph {
-    const g = this.index.graph;
-    const nodes = g.nodes.flatMap((node) => {
-      const inputs = this.inputs.get(node);
-      const rewritten = inputs === undefined
-        ? node
-        : makeNode(node.op, node.name, inputs, node.outputs, node.attrs);
-      const mul = this.after.get(node);
-      return mul === undefined ? [rewritten] : [rewritten, mul];
-    });
-    const read = new Set(nodes.flatMap((n) => n.inputs));
-    // Keep what was never read (it may be a checkpoint entry) and outputs.
-    const constants = [...this.constants].filter(([name]) =>
-      read.has(name) || !g.constants.has(name) ||
-      this.index.consumersOf(name).length === 0 || g.outputs.includes(name)
-    );
-    return withParts(g, { nodes, constants, types: this.types });
-  }
-}
+/** What SmoothQuant names the constants, copies and Mul it adds. */
+const SMOOTH_NAMES: RescaleNames = {
+  params: "smoothed",
+  weights: "smoothed",
+  scale: "smooth_scale",
+  shortcut: "smooth_residual",
+};
 
 /** Checks α ∈ (0, 1), SmoothQuant's range (0 and 1 move nothing or everything). */
 function checkAlpha(alpha: number): void {
@@ -143,13 +91,12 @@ function checkAlpha(alpha: number): void {
 }
 
 /** max|W_j| over the channel axis of every linear of the site. */
-function weightMaxima(site: GammaSite, rw: Rewrite): Float64Array {
+function weightMaxima(site: GammaSite, rw: SiteRewrite): Float64Array {
   const max = new Float64Array(site.width);
-  for (const { weight, channelAxis } of site.linears) {
-    const w = rw.constants.get(weight)!;
-    const cols = w.shape[1];
+  for (const linear of site.linears) {
+    const w = rw.constants.get(linear.weight)!;
     w.data.forEach((v, i) => {
-      const j = channelAxis === 0 ? Math.floor(i / cols) : i % cols;
+      const j = channelOf(linear, w.shape[1], i);
       max[j] = Math.max(max[j], Math.abs(v));
     });
   }
@@ -170,70 +117,6 @@ export function smoothingFactors(
 }
 
 /**
- * Multiplies the channel axis of each linear's weight by `s`. A weight only
- * these linears read is rewritten under its own name; one others read too
- * gets a scaled copy.
- */
-function scaleWeights(site: GammaSite, s: readonly number[], rw: Rewrite) {
-  const mine = new Set(site.linears.map((l) => l.node));
-  const done = new Map<string, string>();
-  for (const { node, weight, channelAxis } of site.linears) {
-    let scaled = done.get(weight);
-    if (scaled === undefined) {
-      const w = rw.constants.get(weight)!;
-      const cols = w.shape[1];
-      const t = mapTensor(
-        w,
-        (v, i) => v * s[channelAxis === 0 ? Math.floor(i / cols) : i % cols],
-      );
-      const shared = rw.index.consumersOf(weight).some((n) => !mine.has(n));
-      scaled = shared ? rw.fresh(`${weight}.smoothed`) : weight;
-      rw.constants.set(scaled, t);
-      done.set(weight, scaled);
-    }
-    if (scaled !== weight) rw.rewire(node, weight, scaled);
-  }
-}
-
-/** Rewrites one site with factors `s`. */
-function smoothSite(
-  site: GammaSite,
-  s: readonly number[],
-  rw: Rewrite,
-): SmoothedNorm {
-  const ln = site.layerNorm;
-  const [x, gammaName, betaName] = ln.inputs;
-  const inputs = [x];
-  for (const name of [gammaName, betaName]) {
-    if (name === undefined || name === "") continue;
-    const divided = rw.fresh(`${name}.smoothed`);
-    rw.constants.set(
-      divided,
-      mapTensor(rw.constants.get(name)!, (v, j) => v / s[j]),
-    );
-    inputs.push(divided);
-  }
-  rw.inputs.set(ln, inputs);
-  scaleWeights(site, s, rw);
-  const dtype = rw.constants.get(gammaName)!.dtype;
-  const scale = rw.fresh(`${gammaName}.smooth_scale`);
-  rw.constants.set(scale, tensor(dtype, [site.width], s));
-  const y = ln.outputs[0];
-  const shortcut = rw.fresh(`${y}.smooth_residual`);
-  rw.after.set(
-    ln,
-    makeNode("Mul", `${ln.name}/smooth_residual`, [y, scale], [shortcut]),
-  );
-  rw.types.set(shortcut, rw.types.get(y)!);
-  for (const add of site.residuals) rw.rewire(add, y, shortcut);
-  return {
-    layerNorm: ln.name,
-    linears: site.linears.map((l) => l.node.name),
-    scale,
-  };
-}
-
-/**
  * Smooths every LayerNorm → linear site of `graph` (fused, typed) that
  * `stats` measured; see the module doc. Throws on α outside (0, 1) and on
  * statistics whose width differs from the site's.
@@ -246,7 +129,7 @@ export function smoothQuant(
   const alpha = options.alpha ?? DEFAULT_SMOOTH_ALPHA;
   checkAlpha(alpha);
   const index = new GraphIndex(graph);
-  const rw = new Rewrite(index);
+  const rw = new SiteRewrite(index);
   const smoothed: SmoothedNorm[] = [];
   const skipped: { layerNorm: string; reason: string }[] = [];
   for (const node of graph.nodes) {
@@ -266,7 +149,11 @@ export function smoothQuant(
       );
     }
     const s = smoothingFactors(xMax, weightMaxima(site, rw), alpha);
-    smoothed.push(smoothSite(site, s, rw));
+    smoothed.push({
+      layerNorm: node.name,
+      linears: site.linears.map((l) => l.node.name),
+      scale: rw.rescale(site, s, SMOOTH_NAMES),
+    });
   }
   return { graph: rw.finish(), smoothed, skipped };
 }

@@ -10,19 +10,13 @@
 import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { execute } from "../../src/executor/execute.ts";
-import { importOnnxFile } from "../../src/frontend/import_model.ts";
 import { type Graph, withParts } from "../../src/ir/graph.ts";
-import { type Tensor, tensor } from "../../src/ir/tensor.ts";
+import { tensor } from "../../src/ir/tensor.ts";
 import { verify } from "../../src/ir/verify.ts";
 import { migrateGamma } from "../../src/passes/gamma_migration.ts";
-import { FORWARD_PIPELINE, runPipeline } from "../../src/passes/pipeline.ts";
 import { rng } from "../ir/random_graph.ts";
-import {
-  findModels,
-  inputSizes,
-  realFeeds,
-  SHARED,
-} from "../models/model_inputs.ts";
+import { findModels, SHARED } from "../models/model_inputs.ts";
+import { fusedModel, outputChanges } from "./rewrite_checks.ts";
 
 const NO_SHORTCUT = /^no residual Add|^it is a graph output$/;
 
@@ -41,32 +35,10 @@ function randomNorms(graph: Graph, seed: number): Graph {
   return withParts(graph, { constants });
 }
 
-/** ∞-norm relative change of every output of `before` in `after`. */
-function changes(
-  before: Map<string, Tensor>,
-  after: Map<string, Tensor>,
-): [string, number][] {
-  return [...before].map(([output, t]) => {
-    let diff = 0;
-    let scale = 0;
-    t.data.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(after.get(output)!.data[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    return [output, diff / (scale || 1)];
-  });
-}
-
 for (const model of findModels()) {
   const name = relative(SHARED, model);
   Deno.test(`gamma migration keeps ${name}'s f32 outputs`, async () => {
-    const { graph } = importOnnxFile(model);
-    const feeds = await realFeeds(model, graph);
-    const fused = runPipeline(
-      graph,
-      { ...inputSizes(model, graph), dims: {} },
-      FORWARD_PIPELINE,
-    );
+    const { fused, feeds } = await fusedModel(model);
     const { graph: migrated, migrated: done, skipped } = migrateGamma(fused);
     verify(migrated, { requireTypes: true, requireStatic: true });
     const norms = fused.nodes.filter((n) => n.op === "LayerNorm").length;
@@ -79,7 +51,7 @@ for (const model of findModels()) {
     for (const g of [fused, randomNorms(fused, 7)]) {
       const before = execute(g, feeds);
       const after = execute(migrateGamma(g).graph, feeds);
-      for (const [output, rel] of changes(before, after)) {
+      for (const [output, rel] of outputChanges(before, after)) {
         assert.ok(rel <= 1e-5, `${output}: relative change ${rel}`);
       }
     }

@@ -8,34 +8,20 @@ import assert from "node:assert/strict";
 import { execute } from "../../src/executor/execute.ts";
 import type { Graph } from "../../src/ir/graph.ts";
 import { parseGraph } from "../../src/ir/parser.ts";
-import { type Tensor, tensor } from "../../src/ir/tensor.ts";
 import { verify } from "../../src/ir/verify.ts";
-import { migrateGamma } from "../../src/passes/gamma_migration.ts";
+import {
+  gammaMigrationPass,
+  migrateGamma,
+} from "../../src/passes/gamma_migration.ts";
 import {
   checkOrder,
   FORWARD_PIPELINE,
   PipelineOrderError,
 } from "../../src/passes/pipeline.ts";
-import { gammaMigrationPass } from "../../src/passes/gamma_migration.ts";
 import { rng } from "../ir/random_graph.ts";
-import { GOLDEN_DIR } from "./golden.ts";
+import { goldenBefore, uniformFeeds, worstChange } from "./rewrite_checks.ts";
 
-const golden = parseGraph(
-  Deno.readTextFileSync(`${GOLDEN_DIR}gamma-migration.before.ir`),
-);
-
-/** Uniform ±3 inputs for every graph input, seeded. */
-function randomFeeds(graph: Graph, seed: number): Map<string, Tensor> {
-  const next = rng(seed);
-  return new Map(graph.inputs.map((name) => {
-    const shape = graph.types.get(name)!.shape as number[];
-    const n = shape.reduce((a, b) => a * b, 1);
-    return [
-      name,
-      tensor("f32", shape, Array.from({ length: n }, () => 6 * next() - 3)),
-    ];
-  }));
-}
+const golden = goldenBefore("gamma-migration");
 
 /** max|a − b| / max|b| over the outputs of both graphs (and `keep`). */
 function maxRelativeChange(
@@ -44,20 +30,11 @@ function maxRelativeChange(
   seed: number,
   keep: string[] = [],
 ): number {
-  const feeds = randomFeeds(before, seed);
-  const a = execute(before, feeds, keep);
-  const b = execute(after, feeds, keep);
-  let worst = 0;
-  for (const [name, t] of a) {
-    let diff = 0;
-    let scale = 0;
-    t.data.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(b.get(name)!.data[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    worst = Math.max(worst, diff / (scale || 1));
-  }
-  return worst;
+  const feeds = uniformFeeds(before, rng(seed));
+  return worstChange(
+    execute(before, feeds, keep),
+    execute(after, feeds, keep),
+  );
 }
 
 Deno.test("gamma migration moves γ into the linears and shortcuts of post-LN blocks only", () => {
@@ -109,7 +86,7 @@ Deno.test("gamma migration leaves every output and the residual sums unchanged",
 Deno.test("gamma migration shrinks a γ-amplified channel at the linear's input", () => {
   const { graph } = migrateGamma(golden);
   const ln = "/layer.0/attention/output/LayerNorm_output_0";
-  const feeds = randomFeeds(golden, 4);
+  const feeds = uniformFeeds(golden, rng(4));
   const channelMax = (g: Graph) => {
     const t = execute(g, feeds, [ln]).get(ln)!;
     return Math.max(...[...t.data].filter((_, i) => i % 4 === 3).map(Math.abs));
@@ -147,7 +124,7 @@ Deno.test("the guard keeps zero and tiny γ in the LayerNorm, exactly and withou
     0,
     1,
   ]);
-  const y = execute(graph, randomFeeds(graph, 5), ["y"]).get("y")!;
+  const y = execute(graph, uniformFeeds(graph, rng(5)), ["y"]).get("y")!;
   assert.ok(Math.max(...[...y.data].map(Math.abs)) < 3, "no β/γ blow-up");
   assert.ok(maxRelativeChange(before, graph, 5, ["y"]) > 0.1, "y changed");
   assert.ok(maxRelativeChange(before, graph, 5) <= 1e-6);

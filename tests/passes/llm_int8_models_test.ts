@@ -9,30 +9,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { execute } from "../../src/executor/execute.ts";
-import { importOnnxFile } from "../../src/frontend/import_model.ts";
-import type { Tensor } from "../../src/ir/tensor.ts";
 import { verify } from "../../src/ir/verify.ts";
 import { llmInt8 } from "../../src/passes/llm_int8.ts";
-import { FORWARD_PIPELINE, runPipeline } from "../../src/passes/pipeline.ts";
-import { inputSizes, realFeeds, SHARED } from "../models/model_inputs.ts";
-
-/** max over outputs of ∞-norm(after − before) / ∞-norm(before). */
-function worstChange(
-  before: Map<string, Tensor>,
-  after: Map<string, Tensor>,
-): number {
-  let worst = 0;
-  for (const [name, t] of before) {
-    let diff = 0;
-    let scale = 0;
-    t.data.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(after.get(name)!.data[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    worst = Math.max(worst, diff / (scale || 1));
-  }
-  return worst;
-}
+import { SHARED } from "../models/model_inputs.ts";
+import { fusedModel, worstChange } from "./rewrite_checks.ts";
 
 const MODELS: readonly [string, number][] = [
   ["models/bert-tiny-random/model.onnx", 5e-3],
@@ -41,14 +21,7 @@ const MODELS: readonly [string, number][] = [
 
 for (const [model, tolerance] of MODELS) {
   Deno.test(`llmInt8 keeps ${model} close to f32`, async () => {
-    const path = join(SHARED, model);
-    const { graph } = importOnnxFile(path);
-    const feeds = await realFeeds(path, graph);
-    const fused = runPipeline(
-      graph,
-      { ...inputSizes(path, graph), dims: {} },
-      FORWARD_PIPELINE,
-    );
+    const { fused, feeds } = await fusedModel(join(SHARED, model));
     const linears = fused.nodes.filter((n) =>
       n.op === "MatMul" && fused.constants.has(n.inputs[1])
     );

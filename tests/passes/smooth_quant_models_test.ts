@@ -8,31 +8,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { execute } from "../../src/executor/execute.ts";
-import { importOnnxFile } from "../../src/frontend/import_model.ts";
-import type { Tensor } from "../../src/ir/tensor.ts";
 import { verify } from "../../src/ir/verify.ts";
-import { FORWARD_PIPELINE, runPipeline } from "../../src/passes/pipeline.ts";
 import { smoothQuant } from "../../src/passes/smooth_quant.ts";
 import { collectSmoothQuantStats } from "../../src/passes/smooth_quant_stats.ts";
-import { inputSizes, realFeeds, SHARED } from "../models/model_inputs.ts";
-
-/** max over outputs of ∞-norm(after − before) / ∞-norm(before). */
-function worstChange(
-  before: Map<string, Tensor>,
-  after: Map<string, Tensor>,
-): number {
-  let worst = 0;
-  for (const [name, t] of before) {
-    let diff = 0;
-    let scale = 0;
-    t.data.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(after.get(name)!.data[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    worst = Math.max(worst, diff / (scale || 1));
-  }
-  return worst;
-}
+import { SHARED } from "../models/model_inputs.ts";
+import { fusedModel, worstChange } from "./rewrite_checks.ts";
 
 for (
   const model of [
@@ -41,14 +21,7 @@ for (
   ]
 ) {
   Deno.test(`smoothQuant keeps ${model}'s f32 outputs`, async () => {
-    const path = join(SHARED, model);
-    const { graph } = importOnnxFile(path);
-    const feeds = await realFeeds(path, graph);
-    const fused = runPipeline(
-      graph,
-      { ...inputSizes(path, graph), dims: {} },
-      FORWARD_PIPELINE,
-    );
+    const { fused, feeds } = await fusedModel(join(SHARED, model));
     const stats = collectSmoothQuantStats(fused, [feeds]);
     const { graph: smoothed, smoothed: done, skipped } = smoothQuant(
       fused,

@@ -8,8 +8,6 @@
 import assert from "node:assert/strict";
 import { execute } from "../../src/executor/execute.ts";
 import type { Graph } from "../../src/ir/graph.ts";
-import { parseGraph } from "../../src/ir/parser.ts";
-import { type Tensor, tensor } from "../../src/ir/tensor.ts";
 import { verify } from "../../src/ir/verify.ts";
 import {
   smoothingFactors,
@@ -18,39 +16,16 @@ import {
 } from "../../src/passes/smooth_quant.ts";
 import { collectSmoothQuantStats } from "../../src/passes/smooth_quant_stats.ts";
 import { rng } from "../ir/random_graph.ts";
-import { GOLDEN_DIR } from "./golden.ts";
+import { goldenBefore, uniformFeeds, worstChange } from "./rewrite_checks.ts";
 
-const block = parseGraph(
-  Deno.readTextFileSync(`${GOLDEN_DIR}smooth-quant.before.ir`),
-);
+const block = goldenBefore("smooth-quant");
 const EMB = "/embeddings/LayerNorm_output_0";
 const ATT = "/layer.0/attention/output/LayerNorm_output_0";
 
 /** `count` seeded batches of ±3 uniform inputs. */
 function batches(graph: Graph, seed: number, count: number) {
   const next = rng(seed);
-  const shape = graph.types.get("x")!.shape as number[];
-  const n = shape.reduce((a, b) => a * b, 1);
-  return Array.from({ length: count }, () =>
-    new Map<string, Tensor>([[
-      "x",
-      tensor("f32", shape, Array.from({ length: n }, () => 6 * next() - 3)),
-    ]]));
-}
-
-/** max|a − b| / max|a| over every output. */
-function relativeChange(a: Map<string, Tensor>, b: Map<string, Tensor>) {
-  let worst = 0;
-  for (const [name, t] of a) {
-    let diff = 0;
-    let scale = 0;
-    t.data.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(b.get(name)!.data[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    worst = Math.max(worst, diff / (scale || 1));
-  }
-  return worst;
+  return Array.from({ length: count }, () => uniformFeeds(graph, next));
 }
 
 /** max|W_j| over rows j of the x·W weights `names` of `graph`. */
@@ -97,7 +72,7 @@ Deno.test("smoothQuant keeps every output and balances X and W ranges", () => {
     "/layer.0/output/LayerNorm",
   ]);
   for (const feeds of batches(block, 11, 2)) {
-    const change = relativeChange(
+    const change = worstChange(
       execute(block, feeds),
       execute(graph, feeds),
     );
@@ -126,7 +101,7 @@ Deno.test("smoothQuant with α = 0.8 moves more of the range into W", () => {
   const half = smoothQuant(block, stats, { alpha: 0.5 }).graph;
   const more = smoothQuant(block, stats, { alpha: 0.8 }).graph;
   const feeds = batches(block, 6, 1)[0];
-  assert.ok(relativeChange(execute(block, feeds), execute(more, feeds)) < 1e-6);
+  assert.ok(worstChange(execute(block, feeds), execute(more, feeds)) < 1e-6);
   const xMax = (g: Graph) =>
     Math.max(...collectSmoothQuantStats(g, [feeds]).get(ATT)!);
   assert.ok(xMax(more) < xMax(half), `${xMax(more)} vs ${xMax(half)}`);
