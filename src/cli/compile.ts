@@ -25,6 +25,11 @@ import {
   compileTrainCommand,
   TRAIN_OPTIONS,
 } from "./compile_train.ts";
+import {
+  checkInferOptions,
+  compileInferCommand,
+  INFER_OPTIONS,
+} from "./compile_infer.ts";
 import { runMain } from "./main.ts";
 import { compileForSummary, summarize } from "./summary.ts";
 
@@ -56,6 +61,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   },
   verify: { kind: "flag", help: "run the IR verifier after every pass" },
   ...TRAIN_OPTIONS,
+  ...INFER_OPTIONS,
   help: { kind: "flag", help: "show this help" },
 };
 
@@ -65,7 +71,9 @@ Imports an ONNX model (default: ${DEFAULT_MODEL}), specialises it to static
 shapes, runs the pass pipeline and prints a summary. With --train --out DIR,
 attaches a head, compiles the training step and writes a training artifact
 (manifest.json, step.ir, forward.ir, weights.bin, kernels/, vocab.txt,
-tessera.js) that runs in Deno, Node and browsers.
+tessera.js) that runs in Deno, Node and browsers. With --infer --precision
+w8a8 --calibration DIR, fake-quantises the forward graph for post-training
+integer inference (ranges from 'deno task calibrate').
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -106,6 +114,14 @@ export async function compileCommand(argv: readonly string[]): Promise<number> {
   if (args === undefined) return 0;
   const { options, positional } = args;
   const path = positional[0] ?? DEFAULT_MODEL;
+  if (checkInferOptions(args)) {
+    checkModelFile(path);
+    return compileInferCommand(args, path, {
+      batch: (options.get("batch") as number | undefined) ?? 1,
+      seq: (options.get("seq") as number | undefined) ?? 128,
+      dims: parseDims((options.get("dim") as string[] | undefined) ?? []),
+    }, options.get("dump-ir") as string | undefined);
+  }
   const train = checkTrainOptions(args);
   checkModelFile(path);
   if (train) {

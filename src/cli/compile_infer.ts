@@ -1,0 +1,155 @@
+/**
+ * `deno task compile MODEL --infer --precision w8a8 --calibration DIR`:
+ * the post-training integer inference graph — the forward pipeline, then
+ * the `ptq` rewrite (`src/ptq/fake_quant.ts`) with the activation ranges of
+ * `DIR/quant_params.json` (written by `deno task calibrate`). `--dump-ir`
+ * adds `NNN_ptq.ir`, where every quantiser's Floor node carries `ptq_alpha`,
+ * `ptq_scale`, `ptq_zero_point`, `ptq_lo`, `ptq_hi`, and the constants
+ * `<x>.ptq_scale`, `<x>.ptq_zero_point` and `<W>.ptq_w{bits}` name the
+ * quantisation.
+ *
+ * @module
+ */
+
+import { importOnnxFile } from "../frontend/import_model.ts";
+import type { Graph } from "../ir/graph.ts";
+import { printGraph } from "../ir/printer.ts";
+import { verify } from "../ir/verify.ts";
+import { fakeQuantise } from "../ptq/fake_quant.ts";
+import {
+  parsePrecision,
+  type Precision,
+  PtqError,
+  readQuantParams,
+} from "../ptq/params.ts";
+import type { CompileOptions } from "../passes/pass.ts";
+import type { OptionSpec, ParsedArgs } from "./args.ts";
+import { UsageError } from "./args.ts";
+import { TRAIN_OPTIONS } from "./compile_train.ts";
+import { compileForSummary, summarize } from "./summary.ts";
+
+/** The options only `--infer` takes (it shares `--precision` with `--train`). */
+export const INFER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  infer: {
+    kind: "flag",
+    help:
+      "post-training integer inference: fake-quantise with --precision and --calibration",
+  },
+  calibration: {
+    kind: "string",
+    value: "DIR",
+    help:
+      "folder holding quant_params.json from 'deno task calibrate' (--infer)",
+  },
+};
+
+/** Whether `--infer` was given; refuses options that do not go with it. */
+export function checkInferOptions({ options }: ParsedArgs): boolean {
+  const infer = options.get("infer") === true;
+  if (!infer) {
+    if (options.has("calibration")) {
+      throw new UsageError("--calibration only applies with --infer.");
+    }
+    return false;
+  }
+  const stray = Object.keys(TRAIN_OPTIONS)
+    .filter((n) => n !== "precision" && options.has(n))
+    .map((n) => `--${n}`);
+  if (stray.length > 0) {
+    throw new UsageError(`${stray.join(", ")} cannot be used with --infer.`);
+  }
+  if (!options.has("precision")) {
+    throw new UsageError("--infer needs --precision (w8a8, w6a6, w4a8, …).");
+  }
+  if (!options.has("calibration")) {
+    throw new UsageError(
+      "--infer needs --calibration DIR (run 'deno task calibrate --out DIR').",
+    );
+  }
+  return true;
+}
+
+/** Parses `--precision` for `--infer`, as a usage error when bad. */
+function precisionOf(args: ParsedArgs): Precision {
+  try {
+    return parsePrecision(args.options.get("precision") as string);
+  } catch (e) {
+    throw e instanceof PtqError ? new UsageError(e.message) : e;
+  }
+}
+
+/** The fake-quantised forward graph of `graph` with the calibration in `dir`. */
+export function compileInferGraph(
+  graph: Graph,
+  options: CompileOptions,
+  precision: Precision,
+  dir: string,
+  observe?: (step: number, name: string, g: Graph) => void,
+  verifyEach = false,
+): { compiled: Graph; folded: Graph; quantised: Graph } {
+  const params = readQuantParams(dir);
+  if (params.precision.activationBits !== precision.activationBits) {
+    throw new UsageError(
+      `--precision ${precision.name} has ${precision.activationBits}-bit activations but ${dir} was calibrated for ${params.precision.name}; calibrate again with --precision ${precision.name}.`,
+    );
+  }
+  let step = 0;
+  const { compiled, folded } = compileForSummary(
+    graph,
+    options,
+    (s, pass, g) => {
+      step = s;
+      observe?.(s, pass.name, g);
+    },
+    verifyEach,
+  );
+  const quantised = fakeQuantise(compiled, {
+    weightBits: precision.weightBits,
+    sites: new Map(params.sites.map((s) => [s.value, s])),
+    alpha: params.alpha,
+    method: params.method,
+  });
+  if (verifyEach) verify(quantised);
+  observe?.(step + 1, "ptq", quantised);
+  return { compiled, folded, quantised };
+}
+
+/** Runs `compile --infer`; returns the exit code. */
+export async function compileInferCommand(
+  args: ParsedArgs,
+  model: string,
+  options: CompileOptions,
+  dumpDir: string | undefined,
+): Promise<number> {
+  const precision = precisionOf(args);
+  const dir = args.options.get("calibration") as string;
+  const { graph, warnings, opset } = importOnnxFile(model);
+  for (const w of warnings) console.error(`warning: ${w}`);
+  const dumps: [number, string, Graph][] = [[0, "import", graph]];
+  const { folded, quantised } = compileInferGraph(
+    graph,
+    options,
+    precision,
+    dir,
+    (step, name, g) => {
+      if (dumpDir !== undefined) dumps.push([step, name, g]);
+    },
+    args.options.get("verify") === true,
+  );
+  if (dumpDir !== undefined) {
+    await Deno.mkdir(dumpDir, { recursive: true });
+    for (const [step, name, g] of dumps) {
+      const file = `${dumpDir}/${String(step).padStart(3, "0")}_${name}.ir`;
+      await Deno.writeTextFile(file, printGraph(g));
+    }
+  }
+  const params = readQuantParams(dir);
+  console.log(summarize(graph, quantised, folded, opset));
+  console.log(
+    `ptq        ${precision.name} (${params.method}, α = ${params.alpha}) — ${params.sites.length} activation quantisers, calibrated MSE ${params.mse}`,
+  );
+  if (dumpDir !== undefined) {
+    console.log(`dumps      ${dumps.length} files in ${dumpDir}`);
+  }
+  return 0;
+}
