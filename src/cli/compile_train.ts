@@ -14,12 +14,11 @@ import { importOnnxFile } from "../frontend/import_model.ts";
 import { HeadError, parseHead } from "../passes/attach_head.ts";
 import { compileTraining } from "../passes/training_pipeline.ts";
 import { parseRecipe, RECIPE_NAMES, RecipeError } from "../recipes/mod.ts";
+import { type OptionSpec, type ParsedArgs, UsageError } from "./args.ts";
 import {
-  numberOption,
-  type OptionSpec,
-  type ParsedArgs,
-  UsageError,
-} from "./args.ts";
+  optimizerOptionSpecs,
+  optimizerSettings,
+} from "./optimizer_options.ts";
 
 /** Steps of the learning-rate schedule when neither length option is given. */
 export const DEFAULT_TOTAL_STEPS = 1000;
@@ -41,7 +40,6 @@ export const TRAIN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: "NAME",
     help: `precision recipe: ${RECIPE_NAMES.join(", ")} (default fp32)`,
   },
-  lr: { kind: "string", value: "X", help: "peak learning rate (default 2e-5)" },
   "total-steps": {
     kind: "int",
     value: "N",
@@ -57,27 +55,7 @@ export const TRAIN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: "N",
     help: "training-set size, for --epochs",
   },
-  "warmup-ratio": {
-    kind: "string",
-    value: "X",
-    help: "share of the schedule warming up, in [0, 1) (default 0)",
-  },
-  "weight-decay": {
-    kind: "string",
-    value: "X",
-    help: "AdamW weight decay ≥ 0 (default 0)",
-  },
-  dropout: {
-    kind: "string",
-    value: "P",
-    help:
-      "hidden_dropout_prob and attention_probs_dropout_prob in [0, 1) (default 0.1)",
-  },
-  seed: {
-    kind: "int",
-    value: "N",
-    help: "seed of the head and the dropout masks (default 1)",
-  },
+  ...optimizerOptionSpecs(2e-5),
   vocab: {
     kind: "string",
     value: "FILE",
@@ -158,29 +136,8 @@ export async function compileTrainCommand(
     throw e;
   }
   const total = totalSteps(args, shape.batch);
-  const lr = numberOption(args, "lr", 2e-5, (x) => x > 0, "a number > 0");
-  const warmup = numberOption(
-    args,
-    "warmup-ratio",
-    0,
-    (x) => x >= 0 && x < 1,
-    "in [0, 1)",
-  );
-  const weightDecay = numberOption(
-    args,
-    "weight-decay",
-    0,
-    (x) => x >= 0,
-    "≥ 0",
-  );
-  const dropout = numberOption(
-    args,
-    "dropout",
-    0.1,
-    (x) => x >= 0 && x < 1,
-    "in [0, 1)",
-  );
-  const seed = (options.get("seed") as number | undefined) ?? 1;
+  const { learningRate: lr, warmupRatio: warmup, weightDecay, dropout, seed } =
+    optimizerSettings(args, 2e-5);
   const vocabPath = text("vocab") ?? join(dirname(model), "vocab.txt");
   let vocab: string;
   try {

@@ -18,7 +18,6 @@ import { lineChart } from "../report/svg_chart.ts";
 import { loadCheckpoint, saveCheckpoint } from "../training/checkpoint_file.ts";
 import {
   formatOptions,
-  numberOption,
   type OptionSpec,
   parseCommand,
   type ParsedArgs,
@@ -34,6 +33,10 @@ import {
 } from "../recipes/mod.ts";
 import { finetuneSquadCommand, isSquadTask } from "./finetune_squad.ts";
 import { runMain } from "./main.ts";
+import {
+  optimizerOptionSpecs,
+  optimizerSettings,
+} from "./optimizer_options.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -77,11 +80,6 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "write the training step after each recipe pass to DIR",
   },
   epochs: { kind: "int", value: "N", help: "num_train_epochs (default 3)" },
-  lr: {
-    kind: "string",
-    value: "X",
-    help: "learning_rate, the peak of the linear schedule (default 2e-5)",
-  },
   batch: { kind: "int", value: "N", help: "per-step batch size (default 32)" },
   seq: { kind: "int", value: "N", help: "max_seq_length (default 128)" },
   "length-buckets": {
@@ -90,23 +88,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     help:
       "pad each batch only to the shortest of these lengths (8 to --seq) that holds its longest row, or 'none' (default: 32, 64, … below --seq)",
   },
-  "warmup-ratio": {
-    kind: "string",
-    value: "X",
-    help: "warmup_ratio in [0, 1) (default 0)",
-  },
-  "weight-decay": {
-    kind: "string",
-    value: "X",
-    help: "weight_decay ≥ 0 (default 0)",
-  },
-  dropout: {
-    kind: "string",
-    value: "P",
-    help:
-      "hidden_dropout_prob and attention_probs_dropout_prob in [0, 1) (default 0.1)",
-  },
-  seed: { kind: "int", value: "N", help: "seed (default 1)" },
+  ...optimizerOptionSpecs(2e-5),
   "max-train-samples": {
     kind: "int",
     value: "N",
@@ -197,24 +179,8 @@ export async function finetuneCommand(
     batch: (options.get("batch") as number | undefined) ?? 32,
     seq,
     buckets: lengthBuckets(args, seq),
-    learningRate: numberOption(args, "lr", 2e-5, (x) => x > 0, "a number > 0"),
-    warmupRatio: numberOption(
-      args,
-      "warmup-ratio",
-      0,
-      (x) => x >= 0 && x < 1,
-      "in [0, 1)",
-    ),
-    weightDecay: numberOption(args, "weight-decay", 0, (x) => x >= 0, "≥ 0"),
-    seed: (options.get("seed") as number | undefined) ?? 1,
+    ...optimizerSettings(args, 2e-5),
     recipe,
-    dropout: numberOption(
-      args,
-      "dropout",
-      0.1,
-      (x) => x >= 0 && x < 1,
-      "in [0, 1)",
-    ),
   };
   const dumpDir = options.get("dump-ir") as string | undefined;
   if (dumpDir !== undefined) await Deno.mkdir(dumpDir, { recursive: true });

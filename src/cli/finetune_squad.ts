@@ -33,6 +33,10 @@ import {
   UsageError,
 } from "./args.ts";
 import { runMain } from "./main.ts";
+import {
+  optimizerOptionSpecs,
+  optimizerSettings,
+} from "./optimizer_options.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import { checkModelFile, DEFAULT_MODEL } from "./task_options.ts";
@@ -63,11 +67,6 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "fraction of articles, first in file order, that train (default 0.8)",
   },
   epochs: { kind: "int", value: "N", help: "num_train_epochs (default 2)" },
-  lr: {
-    kind: "string",
-    value: "X",
-    help: "learning_rate, the peak of the linear schedule (default 3e-5)",
-  },
   batch: { kind: "int", value: "N", help: "per-step batch size (default 32)" },
   seq: { kind: "int", value: "N", help: "max_seq_length (default 384)" },
   "doc-stride": {
@@ -85,23 +84,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     value: "N",
     help: "max_answer_length in tokens when decoding (default 30)",
   },
-  "warmup-ratio": {
-    kind: "string",
-    value: "X",
-    help: "warmup_ratio in [0, 1) (default 0)",
-  },
-  "weight-decay": {
-    kind: "string",
-    value: "X",
-    help: "weight_decay ≥ 0 (default 0)",
-  },
-  dropout: {
-    kind: "string",
-    value: "P",
-    help:
-      "hidden_dropout_prob and attention_probs_dropout_prob in [0, 1) (default 0.1)",
-  },
-  seed: { kind: "int", value: "N", help: "seed (default 1)" },
+  ...optimizerOptionSpecs(3e-5),
   "max-train-samples": {
     kind: "int",
     value: "N",
@@ -168,23 +151,7 @@ export async function finetuneSquadCommand(
     docStride: get<number>("doc-stride") ?? 128,
     maxQueryLength: get<number>("max-query-length") ?? 64,
     maxAnswerLength: get<number>("max-answer-length") ?? 30,
-    learningRate: numberOption(args, "lr", 3e-5, (x) => x > 0, "a number > 0"),
-    warmupRatio: numberOption(
-      args,
-      "warmup-ratio",
-      0,
-      (x) => x >= 0 && x < 1,
-      "in [0, 1)",
-    ),
-    weightDecay: numberOption(args, "weight-decay", 0, (x) => x >= 0, "≥ 0"),
-    dropout: numberOption(
-      args,
-      "dropout",
-      0.1,
-      (x) => x >= 0 && x < 1,
-      "in [0, 1)",
-    ),
-    seed: get<number>("seed") ?? 1,
+    ...optimizerSettings(args, 3e-5),
   };
   if (run.seq - run.maxQueryLength - 3 < 1) {
     throw new UsageError(
