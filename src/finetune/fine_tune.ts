@@ -26,12 +26,7 @@ import {
 import { initialTrainingState, type TrainingState } from "../training/state.ts";
 import { makeBatches, shuffledOrder } from "./batches.ts";
 import { bucketLengths, lazyPrograms, type Programs } from "./buckets.ts";
-import {
-  type Backend,
-  type Forward,
-  forwardRunner,
-  stepRunner,
-} from "./step_runner.ts";
+import { type Backend, bucketedEvaluation, stepRunner } from "./step_runner.ts";
 
 /** Settings of a run (Hugging Face `run_glue.py` meanings). */
 export interface FineTuneOptions {
@@ -108,21 +103,7 @@ export async function evaluate(
   tokenizer: BertTokenizer,
   options: FineTuneOptions,
 ): Promise<Record<string, number>> {
-  const runners = new Map<number, Forward>();
-  const runnerFor = async (length: number) => {
-    let run = runners.get(length);
-    if (run === undefined) {
-      const program = programs(length);
-      run = await forwardRunner(
-        backendOf(options),
-        program.evaluation,
-        program.params,
-        state,
-      );
-      runners.set(length, run);
-    }
-    return run;
-  };
+  const runnerFor = bucketedEvaluation(backendOf(options), programs, state);
   const program = programs(options.seq);
   const order = dev.map((_, i) => i);
   const predictions: number[] = [];

@@ -23,7 +23,7 @@ import type { TrainingState } from "../training/state.ts";
 import { bucketLengths, type Programs } from "./buckets.ts";
 import { backendOf } from "./fine_tune.ts";
 import { spanBatch } from "./squad_batches.ts";
-import { type Backend, type Forward, forwardRunner } from "./step_runner.ts";
+import { type Backend, bucketedEvaluation } from "./step_runner.ts";
 
 /** Questions to score and their windows (from `squadFeatures`). */
 export interface SquadEvalSet {
@@ -86,21 +86,7 @@ export async function evaluateSquad(
   vocab: Vocab,
   options: SquadEvalOptions,
 ): Promise<SquadEvaluation> {
-  const runners = new Map<number, Forward>();
-  const runnerFor = async (length: number) => {
-    let run = runners.get(length);
-    if (run === undefined) {
-      const program = programs(length);
-      run = await forwardRunner(
-        backendOf(options),
-        program.evaluation,
-        program.params,
-        state,
-      );
-      runners.set(length, run);
-    }
-    return run;
-  };
+  const runnerFor = bucketedEvaluation(backendOf(options), programs, state);
   const { batch } = options;
   const lengths = bucketLengths(options.seq, options.buckets);
   const graph = programs(options.seq).evaluation;

@@ -152,3 +152,24 @@ export async function forwardRunner(
   const engine = await Engine.create(graph);
   return (feeds) => engine.run(feeds);
 }
+
+/**
+ * The evaluation graph of each length bucket with the weights of `state`,
+ * built on `backend` the first time a batch of that length asks for it.
+ */
+export function bucketedEvaluation(
+  backend: Backend,
+  programs: Programs,
+  state: TrainingState,
+): (length: number) => Promise<Forward> {
+  const runners = new Map<number, Promise<Forward>>();
+  return (length) => {
+    let run = runners.get(length);
+    if (run === undefined) {
+      const program = programs(length);
+      run = forwardRunner(backend, program.evaluation, program.params, state);
+      runners.set(length, run);
+    }
+    return run;
+  };
+}
