@@ -15,35 +15,16 @@ import {
   frexpExponent,
   generateBfp,
   mapFactors,
+  type MapFn,
+  type MaxAbsFn,
   prngKeys,
   type Prologue,
   stepFactors,
+  type UnmapFn,
 } from "../../../src/codegen/bfp/mod.ts";
 import { intAttr, type Node, stringAttr } from "../../../src/ir/graph.ts";
 import { streamSeed } from "../../../src/ops/quantize_ops.ts";
 import type { KernelRuntime } from "./types.ts";
-
-/** `max(x, rows, cols, out)`: f32 group maxima of |prologue(x)| at `out`. */
-type MaxAbsFn = (x: number, rows: number, cols: number, out: number) => void;
-/** `map(x, q, rows, cols, scales, counterBase, key0, key1)`. */
-type MapFn = (
-  x: number,
-  q: number,
-  rows: number,
-  cols: number,
-  scales: number,
-  counterBase: number,
-  key0: number,
-  key1: number,
-) => void;
-/** `unmap(q, y, rows, cols, scales)`. */
-type UnmapFn = (
-  q: number,
-  y: number,
-  rows: number,
-  cols: number,
-  scales: number,
-) => void;
 
 /** One BFP parameter set's kernels, instantiated on the engine memory. */
 export interface BfpFunctions {

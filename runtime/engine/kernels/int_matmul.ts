@@ -44,16 +44,15 @@ import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { EngineError } from "../errors.ts";
 import { addBias, type SideGeometry, SideProduct } from "./int_side.ts";
-import type {
-  Kernel,
-  KernelRuntime,
-  KernelTable,
-  NodeInfo,
-  Step,
-  WasmSource,
+import {
+  align64,
+  type Kernel,
+  type KernelRuntime,
+  type KernelTable,
+  type NodeInfo,
+  type Step,
+  type WasmSource,
 } from "./types.ts";
-
-const align64 = (x: number) => Math.ceil(x / 64) * 64;
 
 /** The int8 GEMM the engine uses: the manifest's 3×12, k unrolled twice. */
 function s8Params(output: "f32" | "i32"): GemmParams {

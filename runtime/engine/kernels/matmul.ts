@@ -32,16 +32,15 @@ import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { rowPlan } from "./broadcast.ts";
-import type {
-  Kernel,
-  KernelRuntime,
-  KernelTable,
-  NodeInfo,
-  Step,
-  WasmSource,
+import {
+  align64,
+  type Kernel,
+  type KernelRuntime,
+  type KernelTable,
+  type NodeInfo,
+  type Step,
+  type WasmSource,
 } from "./types.ts";
-
-const align64 = (x: number) => Math.ceil(x / 64) * 64;
 
 /**
  * Reduction length per GEMM call. Longer reductions (the weight gradients,

@@ -39,9 +39,13 @@ import {
   writeScales,
 } from "./bfp_module.ts";
 import { matrixOf } from "./quantize.ts";
-import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
-
-const align64 = (x: number) => Math.ceil(x / 64) * 64;
+import {
+  align64,
+  type Kernel,
+  type KernelTable,
+  type NodeInfo,
+  type Step,
+} from "./types.ts";
 
 /** Shared checks; the matrix view of x and the node's γ and rounding. */
 function outlierInputs(info: NodeInfo) {

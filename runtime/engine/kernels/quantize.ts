@@ -33,9 +33,13 @@ import {
   roundingOf,
   writeScales,
 } from "./bfp_module.ts";
-import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
-
-const align64 = (x: number) => Math.ceil(x / 64) * 64;
+import {
+  align64,
+  type Kernel,
+  type KernelTable,
+  type NodeInfo,
+  type Step,
+} from "./types.ts";
 
 /** [rows, cols] of a shape: leading dims flattened, last dim. */
 export function matrixOf(shape: readonly number[]): [number, number] {

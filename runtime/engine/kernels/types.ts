@@ -100,3 +100,6 @@ export type KernelFactory = (info: NodeInfo) => Kernel | undefined;
 
 /** Factories by IR operator name. */
 export type KernelTable = Readonly<Record<string, KernelFactory>>;
+
+/** `x` rounded up to a multiple of 64: scratch offsets on cache-line bounds. */
+export const align64 = (x: number): number => Math.ceil(x / 64) * 64;

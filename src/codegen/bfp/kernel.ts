@@ -81,8 +81,15 @@ export function allocateBfpLayout(
   return { rows, cols, xPtr, qPtr, maxPtr, scalesPtr, end };
 }
 
-type MaxAbsFn = (x: number, rows: number, cols: number, out: number) => void;
-type MapFn = (
+/** `max(x, rows, cols, out)`: f32 group maxima of |prologue(x)| at `out`. */
+export type MaxAbsFn = (
+  x: number,
+  rows: number,
+  cols: number,
+  out: number,
+) => void;
+/** `map(x, q, rows, cols, scales, counterBase, key0, key1)`. */
+export type MapFn = (
   x: number,
   q: number,
   rows: number,
@@ -92,7 +99,8 @@ type MapFn = (
   key0: number,
   key1: number,
 ) => void;
-type UnmapFn = (
+/** `unmap(q, y, rows, cols, scales)`. */
+export type UnmapFn = (
   q: number,
   y: number,
   rows: number,
