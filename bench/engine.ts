@@ -1,6 +1,6 @@
 /**
  * End-to-end throughput of the execution engine on BERT-mini
- * (tessera-bert-mini, 4 layers, hidden 256), 1 thread, real MRPC inputs:
+ * (tessera-bert-mini, 4 layers, hidden 256), real MRPC inputs:
  * tokens/s of one forward pass for the engine, the reference executor,
  * onnxruntime-node and onnxruntime-web (WASM); and of one training step
  * (forward, backward, clipping, AdamW with resident state) for the engine
@@ -8,11 +8,12 @@
  *
  * Usage: `deno run -A bench/engine.ts [--batches 8,32] [--seq 128]
  * [--reference-max-batch 8] [--runs 5] [--recipes fp32,int8-a2]
- * [--skip-forward] [--profile]`; the reference executor is slow
+ * [--threads 1,2] [--skip-forward] [--profile]`; the reference executor is slow
  * (double-precision JS loops) and runs once, only up to the given batch.
  * The engine's training step runs for each precision recipe of `--recipes`
- * (default fp32; the reference executor runs the first), the recipes' steps
- * alternating, with the memory of each: the arena and the bytes of
+ * (default fp32; the reference executor runs the first) and each thread
+ * count of `--threads` (default 1; the forward pass and ONNX Runtime always
+ * run on one), the steps of all of them alternating, with the memory of each: the arena and the bytes of
  * activations saved from the forward pass for the backward pass
  * (`saved_bytes.ts`); `--profile` prints each recipe's milliseconds per
  * operator.
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     "reference-max-batch": { type: "string", default: "8" },
     runs: { type: "string", default: "5" },
     recipes: { type: "string", default: "fp32" },
+    threads: { type: "string", default: "1" },
     "skip-forward": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
   },
@@ -54,6 +56,7 @@ const SEQ = Number(values.seq);
 const REFERENCE_MAX = Number(values["reference-max-batch"]);
 const RUNS = Number(values.runs);
 const RECIPES = values.recipes.split(",");
+const THREADS = values.threads.split(",").map(Number);
 
 interface Row {
   task: string;
@@ -132,7 +135,11 @@ for (const batch of BATCHES) {
   if (!values["skip-forward"]) await forward(batch, graph, feeds);
   const trainers = [];
   for (const recipe of RECIPES) {
-    trainers.push(await trainer(batch, recipe, imported, new Map(feeds)));
+    for (const threads of THREADS) {
+      trainers.push(
+        await trainer(batch, recipe, threads, imported, new Map(feeds)),
+      );
+    }
   }
   // Steps of the recipes alternate, so a change in machine load shifts them alike.
   const times = trainers.map(() => [] as number[]);
@@ -147,6 +154,7 @@ for (const batch of BATCHES) {
     if (values.profile) {
       console.error(`  ${t.runtime} ms per op: ${t.profile()}`);
     }
+    t.close();
   });
   if (batch <= REFERENCE_MAX) {
     record(
@@ -217,6 +225,7 @@ async function forward(
 async function trainer(
   batch: number,
   recipe: string,
+  threads: number,
   imported: Graph,
   feeds: Map<string, Tensor>,
 ) {
@@ -237,13 +246,17 @@ async function trainer(
   const batchFeeds = new Map([...feeds, [program.labels[0], labels]]);
   const engine = await Engine.create(program.step, {
     resident: state.tensors,
+    threads,
   });
   let k = 0;
   const next = () =>
     new Map([...batchFeeds, ["step", tensor("i64", [], [k++])]]);
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   return {
-    runtime: `tessera engine ${recipe}`,
+    runtime: `tessera engine ${recipe}, ${engine.threads} thread${
+      engine.threads > 1 ? "s" : ""
+    }`,
+    close: () => engine.close(),
     step: () => engine.run(next(), { views: true }),
     note: `${mib(engine.memoryBytes)} memory, arena ${
       mib(engine.layout.plan.arenaBytes)
@@ -265,7 +278,7 @@ async function trainer(
 }
 
 console.log(
-  `\nBERT-mini (tessera-bert-mini), seq ${SEQ}, 1 thread, ${navigator.userAgent}`,
+  `\nBERT-mini (tessera-bert-mini), seq ${SEQ}, ${navigator.userAgent}`,
 );
 console.log("| task | batch | runtime | ms | tokens/s | note |");
 console.log("|---|---:|---|---:|---:|---|");

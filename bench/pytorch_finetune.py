@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import resource
 import sys
 import time
 
@@ -275,7 +276,8 @@ def main():
         print(json.dumps(history[-1]), file=sys.stderr)
     result = {"task": args.task, "args": vars(args), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "train_tokens": tokens, "train_seconds": train_seconds, "tokens_per_second": tokens / train_seconds,
-              "history": history, "dev": history[-1]["dev"]}
+              "history": history, "dev": history[-1]["dev"],
+              "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     json.dump(result, open(args.out, "w"), indent=1)
     print(json.dumps({"task": args.task, "dev": result["dev"], "tokens_per_second": round(result["tokens_per_second"])}))

@@ -52,6 +52,7 @@ import {
 } from "./kernels/mod.ts";
 import { type Layout, layOut, type Slot, staticType } from "./layout.ts";
 import { buildSteps } from "./runtime.ts";
+import { EngineThreads, threadRegionBytes, usableThreads } from "./threads.ts";
 import { viewOf } from "./views.ts";
 
 /** Options of {@linkcode Engine.create}. */
@@ -82,6 +83,14 @@ export interface EngineOptions {
    * intermediate results without changing what the rewrites do.
    */
   readonly keep?: readonly string[];
+  /**
+   * Threads per GEMM call, this one included (default 1): with more, the
+   * memory is shared and worker threads take rows of every product
+   * (`threads.ts`), with the same results bit for bit. Where shared memory
+   * or workers are missing it quietly stays 1 (see
+   * {@linkcode Engine.threads}). Call {@linkcode Engine.close} to stop them.
+   */
+  readonly threads?: number;
 }
 
 /** A node that runs on the reference evaluator. */
@@ -111,6 +120,7 @@ interface EngineParts {
   readonly versions: Map<string, number>;
   readonly fallbacks: readonly Fallback[];
   readonly resident: readonly string[];
+  readonly threads: EngineThreads;
 }
 
 /** A compiled graph bound to its memory. */
@@ -126,8 +136,10 @@ export class Engine {
   readonly #fallbacks: readonly Fallback[];
   readonly #resident: readonly string[];
   readonly #views = new Map<string, TensorData>();
+  readonly #threads: EngineThreads;
 
   private constructor(parts: EngineParts) {
+    this.#threads = parts.threads;
     this.graph = parts.graph;
     this.layout = parts.layout;
     this.memory = parts.memory;
@@ -184,16 +196,35 @@ export class Engine {
       fallbacks.push({ node: node.name, op: node.op });
       return referenceKernel(info);
     });
+    const threadCount = usableThreads(options.threads ?? 1);
+    if (threadCount > 1 && options.modules !== undefined) {
+      throw new EngineError(
+        "Shipped kernel modules import an unshared memory: run them with threads = 1.",
+      );
+    }
     const persistent = kernels.map((k) => k.persistentBytes ?? 0);
+    const kernelBytes = persistent.reduce(
+      (a, b) => a + Math.ceil(b / 64) * 64,
+      0,
+    );
     const scratch = Math.max(0, ...kernels.map((k) => k.scratchBytes ?? 0));
     const layout = layOut(
       g,
       [...resident.keys()],
-      persistent.reduce((a, b) => a + Math.ceil(b / 64) * 64, 0),
+      kernelBytes + threadRegionBytes(threadCount),
       scratch,
     );
     const pages = layout.totalBytes / 65536;
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const memory = new WebAssembly.Memory({
+      initial: pages,
+      maximum: pages,
+      shared: threadCount > 1,
+    });
+    const threads = new EngineThreads(
+      memory,
+      threadCount,
+      layout.persistentAddress + kernelBytes,
+    );
     const versions = new Map<string, number>();
     const steps = await buildSteps(
       g,
@@ -202,8 +233,10 @@ export class Engine {
       kernels,
       persistent,
       versions,
+      threads,
       { compiled: options.modules, onModule: options.onModule },
     );
+    await threads.start();
     const engine = new Engine({
       graph: g,
       layout,
@@ -212,10 +245,29 @@ export class Engine {
       versions,
       fallbacks,
       resident: [...resident.keys()],
+      threads,
     });
     for (const [name, t] of g.constants) engine.#write(name, t);
     for (const [name, t] of resident) engine.#write(name, t);
     return engine;
+  }
+
+  /** Threads each GEMM call runs on, this one included. */
+  get threads(): number {
+    return this.#threads.threads;
+  }
+
+  /**
+   * Stops the worker threads (no-op with one thread). The engine still
+   * runs afterwards, on this thread alone.
+   */
+  close(): void {
+    this.#threads.close();
+  }
+
+  /** Same as {@linkcode Engine.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Bytes of engine memory (allocated once). */

@@ -11,10 +11,12 @@
  * @module
  */
 
+import type { GemmExport, GemmParams } from "../../src/codegen/gemm/mod.ts";
 import type { TensorData } from "../../src/ir/dtype.ts";
 import type { Graph } from "../../src/ir/graph.ts";
 import type { Kernel, KernelRuntime, Step, WasmSource } from "./kernels/mod.ts";
 import type { Layout } from "./layout.ts";
+import type { EngineThreads } from "./threads.ts";
 import { viewOf } from "./views.ts";
 
 /** Where kernel modules come from, and who sees them. */
@@ -25,7 +27,16 @@ export interface ModuleOptions {
   readonly onModule?: (source: WasmSource) => void;
 }
 
-/** Builds the steps of `kernels` (one per node of `graph`) over `memory`. */
+/** A module and its instance's exports. */
+interface Instantiated {
+  readonly module: WebAssembly.Module;
+  readonly exports: WebAssembly.Exports;
+}
+
+/**
+ * Builds the steps of `kernels` (one per node of `graph`) over `memory`;
+ * GEMM exports are wrapped by `threads` (see `threads.ts`).
+ */
 export async function buildSteps(
   graph: Graph,
   layout: Layout,
@@ -33,22 +44,35 @@ export async function buildSteps(
   kernels: readonly Kernel[],
   persistentBytes: readonly number[],
   versions: ReadonlyMap<string, number>,
+  threads: EngineThreads,
   options: ModuleOptions = {},
 ): Promise<Step[]> {
-  const modules = new Map<string, Promise<WebAssembly.Exports>>();
+  const modules = new Map<string, Promise<Instantiated>>();
   const imports = { env: { memory } };
-  const instantiate = (source: WasmSource) => {
-    let exports = modules.get(source.name);
-    if (exports === undefined) {
+  const load = (source: WasmSource) => {
+    let loaded = modules.get(source.name);
+    if (loaded === undefined) {
       options.onModule?.(source);
       const compiled = options.compiled?.get(source.name);
-      exports = compiled !== undefined
-        ? WebAssembly.instantiate(compiled, imports).then((i) => i.exports)
+      loaded = compiled !== undefined
+        ? WebAssembly.instantiate(compiled, imports).then((instance) => ({
+          module: compiled,
+          exports: instance.exports,
+        }))
         : WebAssembly.instantiate(source.bytes, imports)
-          .then(({ instance }) => instance.exports);
-      modules.set(source.name, exports);
+          .then(({ module, instance }) => ({
+            module,
+            exports: instance.exports,
+          }));
+      modules.set(source.name, loaded);
     }
-    return exports;
+    return loaded;
+  };
+  const instantiate = async (source: WasmSource) =>
+    (await load(source)).exports;
+  const gemm = async (source: WasmSource, params: GemmParams) => {
+    const { module, exports } = await load(source);
+    return threads.wrap(module, exports.gemm as GemmExport, params);
   };
   const buffer = memory.buffer as ArrayBuffer;
   const address = (name: string | undefined) =>
@@ -69,7 +93,9 @@ export async function buildSteps(
       scratch: layout.scratchAddress,
       persistent,
       version: (k) => versions.get(node.inputs[k]) ?? 0,
+      shared: threads.threads > 1,
       instantiate,
+      gemm,
     };
     persistent += Math.ceil(persistentBytes[i] / 64) * 64;
     steps.push(await kernels[i].build(rt));

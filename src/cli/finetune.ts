@@ -37,6 +37,7 @@ import {
   optimizerOptionSpecs,
   optimizerSettings,
 } from "./optimizer_options.ts";
+import { THREADS_OPTION, threadsSetting } from "./threads_option.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -89,6 +90,7 @@ const OPTIONS: Record<string, OptionSpec> = {
       "pad each batch only to the shortest of these lengths (8 to --seq) that holds its longest row, or 'none' (default: 32, 64, … below --seq)",
   },
   ...optimizerOptionSpecs(2e-5),
+  ...THREADS_OPTION,
   "max-train-samples": {
     kind: "int",
     value: "N",
@@ -180,6 +182,7 @@ export async function finetuneCommand(
     seq,
     buckets: lengthBuckets(args, seq),
     ...optimizerSettings(args, 2e-5),
+    threads: threadsSetting(args),
     recipe,
   };
   const dumpDir = options.get("dump-ir") as string | undefined;

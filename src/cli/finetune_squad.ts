@@ -37,6 +37,7 @@ import {
   optimizerOptionSpecs,
   optimizerSettings,
 } from "./optimizer_options.ts";
+import { THREADS_OPTION, threadsSetting } from "./threads_option.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import { checkModelFile, DEFAULT_MODEL } from "./task_options.ts";
@@ -85,6 +86,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "max_answer_length in tokens when decoding (default 30)",
   },
   ...optimizerOptionSpecs(3e-5),
+  ...THREADS_OPTION,
   "max-train-samples": {
     kind: "int",
     value: "N",
@@ -152,6 +154,7 @@ export async function finetuneSquadCommand(
     maxQueryLength: get<number>("max-query-length") ?? 64,
     maxAnswerLength: get<number>("max-answer-length") ?? 30,
     ...optimizerSettings(args, 3e-5),
+    threads: threadsSetting(args),
   };
   if (run.seq - run.maxQueryLength - 3 < 1) {
     throw new UsageError(

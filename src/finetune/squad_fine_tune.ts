@@ -113,74 +113,83 @@ export async function squadFineTune(
   const lengths = bucketLengths(options.seq, options.buckets);
   const start = resume ??
     initialTrainingState(program.gradients, options.seed, program.params);
-  const runner = stepRunner(backendOf(options), programs, start);
-  const pad = tokenizer.vocab.special.pad;
-  let step = start.step;
-  let tokens = 0;
-  let predictions: Record<string, string> = {};
-  const losses: number[] = [];
-  const history: EpochReport[] = [];
-  const stopped = () => ({
-    program,
-    state: runner.state(),
-    losses,
-    history,
-    predictions,
-  });
-  const firstEpoch = Math.floor(step / stepsPerEpoch) + 1;
-  for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
-    const began = performance.now();
-    const epochTokens = tokens;
-    const order = shuffledOrder(size, options.seed, epoch);
-    let sum = 0, count = 0;
-    for (let k = step - (epoch - 1) * stepsPerEpoch; k < stepsPerEpoch; k++) {
-      const rows = order.slice(k * batch, (k + 1) * batch);
-      const b = spanBatch(
-        program.forward,
-        data.train,
-        rows,
-        batch,
-        lengths,
-        pad,
+  const runner = stepRunner(
+    backendOf(options),
+    programs,
+    start,
+    options.threads,
+  );
+  try {
+    const pad = tokenizer.vocab.special.pad;
+    let step = start.step;
+    let tokens = 0;
+    let predictions: Record<string, string> = {};
+    const losses: number[] = [];
+    const history: EpochReport[] = [];
+    const stopped = () => ({
+      program,
+      state: runner.state(),
+      losses,
+      history,
+      predictions,
+    });
+    const firstEpoch = Math.floor(step / stepsPerEpoch) + 1;
+    for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
+      const began = performance.now();
+      const epochTokens = tokens;
+      const order = shuffledOrder(size, options.seed, epoch);
+      let sum = 0, count = 0;
+      for (let k = step - (epoch - 1) * stepsPerEpoch; k < stepsPerEpoch; k++) {
+        const rows = order.slice(k * batch, (k + 1) * batch);
+        const b = spanBatch(
+          program.forward,
+          data.train,
+          rows,
+          batch,
+          lengths,
+          pad,
+        );
+        const loss = await runner.step(b.feeds, b.length);
+        step++;
+        losses.push(loss);
+        sum += loss;
+        count++;
+        tokens += b.tokens;
+        hooks.onStep?.(step, totalSteps, loss, tokens);
+        if (hooks.checkpointEvery && step % hooks.checkpointEvery === 0) {
+          await hooks.onCheckpoint?.(runner.state());
+        }
+        if (hooks.stopAfter !== undefined && step >= hooks.stopAfter) {
+          return stopped();
+        }
+      }
+      const seconds = (performance.now() - began) / 1000;
+      // One copy of the state out of the engine serves evaluation and checkpoint.
+      const state = runner.state();
+      const evaluation = await evaluateSquad(
+        programs,
+        state,
+        data.eval,
+        tokenizer.vocab,
+        options,
       );
-      const loss = await runner.step(b.feeds, b.length);
-      step++;
-      losses.push(loss);
-      sum += loss;
-      count++;
-      tokens += b.tokens;
-      hooks.onStep?.(step, totalSteps, loss, tokens);
-      if (hooks.checkpointEvery && step % hooks.checkpointEvery === 0) {
-        await hooks.onCheckpoint?.(runner.state());
-      }
-      if (hooks.stopAfter !== undefined && step >= hooks.stopAfter) {
-        return stopped();
-      }
+      predictions = evaluation.predictions;
+      const report: EpochReport = {
+        epoch,
+        step,
+        trainLoss: sum / count,
+        dev: {
+          exact_match: evaluation.scores.exactMatch,
+          f1: evaluation.scores.f1,
+        },
+        tokensPerSecond: (tokens - epochTokens) / seconds,
+      };
+      history.push(report);
+      hooks.onEpoch?.(report);
+      await hooks.onCheckpoint?.(state);
     }
-    const seconds = (performance.now() - began) / 1000;
-    // One copy of the state out of the engine serves evaluation and checkpoint.
-    const state = runner.state();
-    const evaluation = await evaluateSquad(
-      programs,
-      state,
-      data.eval,
-      tokenizer.vocab,
-      options,
-    );
-    predictions = evaluation.predictions;
-    const report: EpochReport = {
-      epoch,
-      step,
-      trainLoss: sum / count,
-      dev: {
-        exact_match: evaluation.scores.exactMatch,
-        f1: evaluation.scores.f1,
-      },
-      tokensPerSecond: (tokens - epochTokens) / seconds,
-    };
-    history.push(report);
-    hooks.onEpoch?.(report);
-    await hooks.onCheckpoint?.(state);
+    return stopped();
+  } finally {
+    runner.close();
   }
-  return stopped();
 }

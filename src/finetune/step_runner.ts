@@ -31,6 +31,8 @@ export interface StepRunner {
   step(feeds: ReadonlyMap<string, Tensor>, length: number): Promise<number>;
   /** The state after every step run so far. */
   state(): TrainingState;
+  /** Stops the engines' worker threads; call once the run is over. */
+  close(): void;
 }
 
 /** Runs a forward graph on batches. */
@@ -46,6 +48,7 @@ interface Trainer {
   /** The step function of `program`, which holds the state from now on. */
   at(program: TrainingProgram): Promise<Step>;
   state(): TrainingState;
+  close(): void;
 }
 
 function referenceTrainer(start: TrainingState): Trainer {
@@ -58,6 +61,7 @@ function referenceTrainer(start: TrainingState): Trainer {
         return result.outputs.get("loss")!.data[0];
       }),
     state: () => state,
+    close: () => {},
   };
 }
 
@@ -67,7 +71,7 @@ function referenceTrainer(start: TrainingState): Trainer {
  * state tensors straight from the one memory into the other (one copy of
  * the weights and moments, no allocation).
  */
-function engineTrainer(start: TrainingState): Trainer {
+function engineTrainer(start: TrainingState, threads: number): Trainer {
   const engines = new Map<TrainingProgram, Engine>();
   const names = [...start.tensors.keys()];
   let active: Engine | undefined;
@@ -78,7 +82,10 @@ function engineTrainer(start: TrainingState): Trainer {
   const engineFor = async (program: TrainingProgram) => {
     const engine = engines.get(program);
     if (engine === undefined) {
-      const created = await Engine.create(program.step, { resident: current });
+      const created = await Engine.create(program.step, {
+        resident: current,
+        threads,
+      });
       engines.set(program, created);
       return created;
     }
@@ -113,27 +120,39 @@ function engineTrainer(start: TrainingState): Trainer {
         }),
       ),
     }),
+    close: () => {
+      for (const engine of engines.values()) engine.close();
+    },
   };
 }
 
-function trainerOn(backend: Backend, start: TrainingState): Trainer {
-  return backend === "wasm" ? engineTrainer(start) : referenceTrainer(start);
+function trainerOn(
+  backend: Backend,
+  start: TrainingState,
+  threads: number,
+): Trainer {
+  return backend === "wasm"
+    ? engineTrainer(start, threads)
+    : referenceTrainer(start);
 }
 
 /**
  * A step runner on `backend` starting from `state` that runs each batch on
  * the step graph of its length (`programs`, compiled and given an engine
- * when first needed).
+ * when first needed); the engines split each GEMM between `threads`
+ * threads (same results bit for bit).
  */
 export function stepRunner(
   backend: Backend,
   programs: Programs,
   state: TrainingState,
+  threads = 1,
 ): StepRunner {
-  const trainer = trainerOn(backend, state);
+  const trainer = trainerOn(backend, state, threads);
   return {
     step: async (feeds, length) => (await trainer.at(programs(length)))(feeds),
     state: trainer.state,
+    close: trainer.close,
   };
 }
 

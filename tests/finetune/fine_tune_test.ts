@@ -29,9 +29,19 @@ Deno.test("fine-tuning a built BERT on the tiny set lowers the loss and scores t
     result.history[3].dev.accuracy > 0.7,
     `dev accuracy ${result.history[3].dev.accuracy}`,
   );
-  // The same seed gives the same run, bit for bit.
-  const again = await fineTune(imported, train, dev, tokenizer, options);
+  // The same seed gives the same run, bit for bit, on two threads too.
+  const again = await fineTune(imported, train, dev, tokenizer, {
+    ...options,
+    threads: 2,
+  });
   assert.deepEqual(again.losses, result.losses);
+  assert.deepEqual(
+    again.history,
+    result.history.map((r, i) => ({
+      ...r,
+      tokensPerSecond: again.history[i].tokensPerSecond,
+    })),
+  );
 });
 
 Deno.test("deno task demo runs end to end and refuses bad options", async () => {

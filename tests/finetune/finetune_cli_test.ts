@@ -83,6 +83,13 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       dropout.stderr,
       /^error: Option '--dropout' must be in \[0, 1\), got '1'\./,
     );
+    const threads = await run(...common, "--out", dir, "--threads", "9");
+    assert.equal(threads.code, 2);
+    assert.match(
+      threads.stderr,
+      /^error: Option '--threads' must be an integer in \[1, 4\], got 9\./,
+    );
+    // Two threads: the process still exits, with the same epoch as one thread.
     const limited = await run(
       ...common,
       ...shape,
@@ -90,6 +97,8 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       "1",
       "--max-train-samples",
       "64",
+      "--threads",
+      "2",
       "--out",
       join(dir, "limited"),
     );

@@ -49,10 +49,14 @@ export async function bfpFunctions(
   const name = `bfp_b${params.bits}_${params.rounding}_${params.granularity}${
     prologue ? `_${prologue.name}` : ""
   }`;
-  let module = modules.get(name);
+  const variant = `${name}${rt.shared ? "/shared" : ""}`;
+  let module = modules.get(variant);
   if (module === undefined) {
-    module = { ...generateBfp(params, { prologue }), name };
-    modules.set(name, module);
+    module = {
+      ...generateBfp(params, { prologue, shared: rt.shared }),
+      name,
+    };
+    modules.set(variant, module);
   }
   const ex = await rt.instantiate(module);
   return {

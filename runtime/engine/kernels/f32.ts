@@ -24,6 +24,7 @@ import {
   generateLayerNormFwd,
   generateMseBwd,
   generateMseFwd,
+  type GenerateOptions,
   generateSoftmaxBwd,
   generateSoftmaxFwd,
   type KernelFn,
@@ -47,12 +48,13 @@ const memo = new Map<string, F32Module<KernelFn>>();
 async function load(
   rt: KernelRuntime,
   key: string,
-  generate: () => F32Module<KernelFn>,
+  generate: (options: GenerateOptions) => F32Module<KernelFn>,
 ): Promise<Fn> {
-  let module = memo.get(key);
+  const variant = `${key}${rt.shared ? "/shared" : ""}`;
+  let module = memo.get(variant);
   if (module === undefined) {
-    module = generate();
-    memo.set(key, module);
+    module = generate({ shared: rt.shared });
+    memo.set(variant, module);
   }
   const exports = await rt.instantiate(module);
   return exports[module.name] as Fn;
@@ -82,7 +84,7 @@ function int32Copy(rt: KernelRuntime, i: number, at: number, n: number) {
 
 /** A unary n-element kernel (x, y, n). */
 function unary(name: string, ok: (info: NodeInfo) => boolean) {
-  const gen = () => generateActivation(name as "gelu_fwd");
+  const gen = (o: GenerateOptions) => generateActivation(name as "gelu_fwd", o);
   return (info: NodeInfo): Kernel | undefined => {
     if (!isF32(info, 0) || !ok(info)) return undefined;
     const n = length(info, 0);
@@ -98,7 +100,7 @@ function unary(name: string, ok: (info: NodeInfo) => boolean) {
 
 /** A pointwise gradient (dy, saved) → dx via (saved, dy, dx, n). */
 function pointwiseGrad(name: string, ok: (info: NodeInfo) => boolean) {
-  const gen = () => generateActivation(name as "gelu_bwd");
+  const gen = (o: GenerateOptions) => generateActivation(name as "gelu_bwd", o);
   return (info: NodeInfo): Kernel | undefined => {
     if (!isF32(info, 0, 1) || !ok(info)) return undefined;
     const n = length(info, 0);
@@ -142,7 +144,7 @@ function layerNorm(info: NodeInfo): Kernel | undefined {
       const f = await load(
         rt,
         `ln${hidden}`,
-        () => generateLayerNormFwd({ hidden }),
+        (o) => generateLayerNormFwd({ hidden }, o),
       );
       const zeros = rt.scratch + 8 * rows;
       const mean = rt.output(1) || rt.scratch;
@@ -171,12 +173,12 @@ function layerNormGrad(info: NodeInfo): Kernel | undefined {
       const fwd = await load(
         rt,
         `ln${hidden}`,
-        () => generateLayerNormFwd({ hidden }),
+        (o) => generateLayerNormFwd({ hidden }, o),
       );
       const bwd = await load(
         rt,
         `lnb${hidden}`,
-        () => generateLayerNormBwd({ hidden }),
+        (o) => generateLayerNormBwd({ hidden }, o),
       );
       const s = rt.scratch;
       const [mean, rstd] = [s + 4 * n, s + 4 * n + 4 * rows];
@@ -212,7 +214,7 @@ function softmax(info: NodeInfo): Kernel | undefined {
       const f = await load(
         rt,
         "softmax",
-        () => generateSoftmaxFwd({ masked: false }),
+        (o) => generateSoftmaxFwd({ masked: false }, o),
       );
       const [x, y] = [rt.input(0), rt.output(0)];
       return () => f(x, y, rows, cols, 1);
@@ -226,7 +228,7 @@ function softmaxGrad(info: NodeInfo): Kernel | undefined {
   const rows = length(info, 0) / cols;
   return {
     async build(rt): Promise<Step> {
-      const f = await load(rt, "softmaxb", () => generateSoftmaxBwd());
+      const f = await load(rt, "softmaxb", (o) => generateSoftmaxBwd(o));
       const [dy, y, dx] = [rt.input(0), rt.input(1), rt.output(0)];
       return () => f(y, dy, dx, rows, cols, 1);
     },
@@ -245,7 +247,7 @@ function embedding(info: NodeInfo): Kernel | undefined {
   return {
     scratchBytes: 4 * count,
     async build(rt): Promise<Step> {
-      const f = await load(rt, "embf", () => generateEmbedding("fwd"));
+      const f = await load(rt, "embf", (o) => generateEmbedding("fwd", o));
       const ids = int32Copy(rt, 1, rt.scratch, count);
       const wrap = new Int32Array(rt.memory.buffer, rt.scratch, count);
       const [src, dst] = [rt.input(0), rt.output(0)];
@@ -270,7 +272,7 @@ function embeddingGrad(info: NodeInfo): Kernel | undefined {
   return {
     scratchBytes: 4 * count,
     async build(rt): Promise<Step> {
-      const f = await load(rt, "embb", () => generateEmbedding("bwd"));
+      const f = await load(rt, "embb", (o) => generateEmbedding("bwd", o));
       const ids = int32Copy(rt, 1, rt.scratch, count);
       const wrap = new Int32Array(rt.memory.buffer, rt.scratch, count);
       const table = rt.outputView(0);
@@ -297,8 +299,8 @@ function crossEntropy(grad: boolean) {
       scratchBytes: 4 * rows,
       async build(rt): Promise<Step> {
         const f = grad
-          ? await load(rt, "ceb", () => generateCrossEntropyBwd())
-          : await load(rt, "cef", () => generateCrossEntropyFwd());
+          ? await load(rt, "ceb", (o) => generateCrossEntropyBwd(o))
+          : await load(rt, "cef", (o) => generateCrossEntropyFwd(o));
         const labels = int32Copy(rt, first + 1, rt.scratch, rows);
         const logits = rt.input(first);
         const out = rt.outputView(0);
@@ -326,8 +328,8 @@ function mse(grad: boolean) {
     return {
       async build(rt): Promise<Step> {
         const f = grad
-          ? await load(rt, "mseb", () => generateMseBwd())
-          : await load(rt, "msef", () => generateMseFwd());
+          ? await load(rt, "mseb", (o) => generateMseBwd(o))
+          : await load(rt, "msef", (o) => generateMseFwd(o));
         const [p, t] = [rt.input(first), rt.input(first + 1)];
         const out = rt.outputView(0);
         const dloss = grad ? rt.inputView(0) : undefined;
@@ -352,7 +354,7 @@ function adamW(info: NodeInfo): Kernel | undefined {
   const n = length(info, 0);
   return {
     async build(rt): Promise<Step> {
-      const f = await load(rt, "adamw", () => generateAdamW());
+      const f = await load(rt, "adamw", (o) => generateAdamW(o));
       const bytes = new Uint8Array(rt.memory.buffer);
       const lr = rt.inputView(4);
       const step = rt.inputView(5);

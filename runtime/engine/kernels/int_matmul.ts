@@ -23,7 +23,6 @@
 
 import {
   A_BLOCK_BYTES,
-  type GemmExport,
   gemmLayout,
   type GemmParams,
   generateGemm,
@@ -68,13 +67,14 @@ function s8Params(output: "f32" | "i32"): GemmParams {
 
 const sources = new Map<string, WasmSource>();
 
-/** The generated module of `params`, once per process. */
-function sourceOf(params: GemmParams): WasmSource {
-  const g = generateGemm(params);
-  let source = sources.get(g.name);
+/** The generated module of `params` (shared-memory or not), once per process. */
+function sourceOf(params: GemmParams, shared: boolean): WasmSource {
+  const key = `${JSON.stringify(params)}${shared ? "/shared" : ""}`;
+  let source = sources.get(key);
   if (source === undefined) {
+    const g = generateGemm(params, shared);
     source = { name: g.name, bytes: g.bytes };
-    sources.set(g.name, source);
+    sources.set(key, source);
   }
   return source;
 }
@@ -164,8 +164,9 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
   return {
     scratchBytes: at.bytes,
     async build(rt: KernelRuntime): Promise<Step> {
-      const ex = await rt.instantiate(sourceOf(p));
-      const run = ex.gemm as GemmExport;
+      const source = sourceOf(p, rt.shared);
+      const ex = await rt.instantiate(source);
+      const run = await rt.gemm(source, p);
       const packA = ex.packA as PackExport;
       const packB = ex.packB as PackExport;
       const buffer = rt.memory.buffer;

@@ -94,13 +94,14 @@ class GemmCall {
   constructor(
     readonly params: GemmParams,
     exports: WebAssembly.Exports,
+    gemm: GemmExport,
     readonly memory: WebAssembly.Memory,
     readonly base: number,
     readonly m: number,
     readonly k: number,
     readonly n: number,
   ) {
-    this.#gemm = exports.gemm as GemmExport;
+    this.#gemm = gemm;
     this.#packA = exports.packA as PackExport;
     this.#packB = exports.packB as PackExport;
     this.#f32 = new Float32Array(memory.buffer);
@@ -209,16 +210,27 @@ function rowsOf(v: MatrixView, k0: number, len: number): MatrixView {
   return { ...v, offset: v.offset + k0 * v.rowStride, rows: len };
 }
 
+/** The f32 GEMM module of each tile shape, plain or shared-memory, once per process. */
+const sources = new Map<string, WasmSource>();
+
 /** Instantiates the GEMM for `params` on the engine memory (once per engine). */
 async function bindGemm(
   rt: KernelRuntime,
-  source: WasmSource & { params: GemmParams },
+  params: GemmParams,
   m: number,
   k: number,
   n: number,
 ): Promise<GemmCall> {
+  const key = `${JSON.stringify(params)}${rt.shared ? "/shared" : ""}`;
+  let source = sources.get(key);
+  if (source === undefined) {
+    const generated = generateGemm(params, rt.shared);
+    source = { name: generated.name, bytes: generated.bytes };
+    sources.set(key, source);
+  }
   const exports = await rt.instantiate(source);
-  return new GemmCall(source.params, exports, rt.memory, rt.scratch, m, k, n);
+  const gemm = await rt.gemm(source, params);
+  return new GemmCall(params, exports, gemm, rt.memory, rt.scratch, m, k, n);
 }
 
 /** Whether the operands are f32 and present. */
@@ -227,7 +239,7 @@ function f32Operands(info: NodeInfo, count: number): boolean {
     info.outputs[0]?.dtype === "f32";
 }
 
-function matmul(source: () => WasmSource & { params: GemmParams }) {
+function matmul(p: GemmParams) {
   return (info: NodeInfo): Kernel | undefined => {
     if (!f32Operands(info, 2)) return undefined;
     const transA = intAttr(info.node.attrs, "transA", 0) !== 0;
@@ -251,12 +263,11 @@ function matmul(source: () => WasmSource & { params: GemmParams }) {
     const indexB = broadcastIndex(batchB, fold ? [] : batch);
     const fixedB = batchB.length === 0 && info.node.inputs[1] !== "" &&
       info.isConstant(1);
-    const p = source().params;
     return {
       scratchBytes: productLayout(p, m, k, n).bytes,
       persistentBytes: fixedB ? packedBBytes(p, k, n) : 0,
       async build(rt): Promise<Step> {
-        const call = await bindGemm(rt, source(), m, k, n);
+        const call = await bindGemm(rt, p, m, k, n);
         const [ax, bx, cx] = [rt.input(0), rt.input(1), rt.output(0)];
         const bias = rt.input(2);
         let packedVersion = -1;
@@ -278,7 +289,7 @@ function matmul(source: () => WasmSource & { params: GemmParams }) {
   };
 }
 
-function gemm(source: () => WasmSource & { params: GemmParams }) {
+function gemm(p: GemmParams) {
   return (info: NodeInfo): Kernel | undefined => {
     if (!f32Operands(info, 2)) return undefined;
     const { attrs } = info.node;
@@ -299,12 +310,11 @@ function gemm(source: () => WasmSource & { params: GemmParams }) {
       ? rowPlan([c.shape], [m, n])
       : undefined;
     const fixedB = info.isConstant(1);
-    const p = source().params;
     return {
       scratchBytes: productLayout(p, m, k, n).bytes,
       persistentBytes: fixedB ? packedBBytes(p, k, n) : 0,
       async build(rt): Promise<Step> {
-        const call = await bindGemm(rt, source(), m, k, n);
+        const call = await bindGemm(rt, p, m, k, n);
         const [ax, bx, cx] = [rt.input(0), rt.input(1), rt.output(0)];
         const y = rt.outputView(0);
         const cv = c === undefined ? undefined : rt.inputView(2);
@@ -336,13 +346,5 @@ function gemm(source: () => WasmSource & { params: GemmParams }) {
 
 /** MatMul and Gemm kernels on the f32 GEMM with tile `params`. */
 export function matmulKernels(params: GemmParams): KernelTable {
-  let module: (WasmSource & { params: GemmParams }) | undefined;
-  const source = () => {
-    if (module === undefined) {
-      const generated = generateGemm(params);
-      module = { name: generated.name, bytes: generated.bytes, params };
-    }
-    return module;
-  };
-  return { MatMul: matmul(source), Gemm: gemm(source) };
+  return { MatMul: matmul(params), Gemm: gemm(params) };
 }

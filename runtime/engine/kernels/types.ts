@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { GemmExport, GemmParams } from "../../../src/codegen/gemm/mod.ts";
 import type { DType, TensorData } from "../../../src/ir/dtype.ts";
 import type { Node } from "../../../src/ir/graph.ts";
 import type { Tensor } from "../../../src/ir/tensor.ts";
@@ -78,8 +79,20 @@ export interface KernelRuntime {
    * can tell when work cached from it (a packed weight) is stale.
    */
   version(i: number): number;
+  /**
+   * Whether the memory is shared with worker threads: every module must
+   * then import it shared (the generators' `shared` option).
+   */
+  readonly shared: boolean;
   /** The exports of a module instantiated on the engine's memory (cached). */
   instantiate(source: WasmSource): Promise<WebAssembly.Exports>;
+  /**
+   * The `gemm` export of GEMM module `source` (tile `params`), same
+   * signature: with worker threads each call's row tiles are split between
+   * them, with the same results bit for bit (every output element is
+   * computed by the same code over the same k order).
+   */
+  gemm(source: WasmSource, params: GemmParams): Promise<GemmExport>;
 }
 
 /** A kernel chosen for one node. */

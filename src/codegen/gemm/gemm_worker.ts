@@ -1,5 +1,5 @@
 /**
- * Worker side of the multi-threaded GEMM: instantiates the compiled kernel on
+ * Worker side of the multi-threaded GEMM: instantiates the compiled kernels on
  * the shared memory, then loops — block on `SEQ`, claim and compute chunks of
  * the posted job, signal `done` — until the quit flag is set. See `thread_protocol.ts`.
  *
@@ -14,6 +14,7 @@
 
 import type { GemmExport } from "./kernel.ts";
 import {
+  controlBlock,
   doneWord,
   failedWord,
   QUIT,
@@ -31,10 +32,12 @@ const scope = self as unknown as {
 
 scope.onmessage = async (event) => {
   scope.onmessage = null;
-  const { module, memory, worker } = event.data;
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const gemm = instance.exports.gemm as GemmExport;
-  const control = new Int32Array(memory.buffer, 0, 64);
+  const { modules, memory, control: address, worker } = event.data;
+  const gemms = await Promise.all(modules.map(async (module) => {
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    return instance.exports.gemm as GemmExport;
+  }));
+  const control = controlBlock(memory, address);
   // Read before "ready": once the caller sees it, SEQ may move at any time,
   // and a later read could swallow the first job.
   let seen = Atomics.load(control, SEQ);
@@ -45,7 +48,8 @@ scope.onmessage = async (event) => {
     if (seq === seen) continue;
     seen = seq;
     try {
-      runChunks(control, readJob(control), gemm, control[scratchWord(worker)]);
+      const job = readJob(control);
+      runChunks(control, job, gemms[job.module], control[scratchWord(worker)]);
     } catch (error) {
       // Report instead of dying silently, so the caller throws rather than waits.
       Atomics.store(control, failedWord(worker), seq);

@@ -7,12 +7,14 @@
  * @module
  */
 
-import { GemmKernel, type GemmPlan } from "./kernel.ts";
+import { type GemmExport, GemmKernel, type GemmPlan } from "./kernel.ts";
 import type { MatrixView } from "./matrix.ts";
 import { gemmLayout, type GemmParams } from "./params.ts";
 import {
+  controlBlock,
   doneWord,
   failedWord,
+  type JobWords,
   MAX_WORKERS,
   QUIT,
   runChunks,
@@ -31,45 +33,47 @@ export function canUseThreads(): boolean {
     typeof Worker === "function";
 }
 
-/** A GEMM kernel plus worker threads sharing its memory. */
-export class ParallelGemm {
+/**
+ * Worker threads sharing one memory and a set of GEMM modules: each
+ * {@link GemmThreadPool.run} splits one GEMM call by row-tile chunks between
+ * the calling thread and the workers. Used by {@link ParallelGemm} and by the
+ * execution engine (several modules, control block inside its memory).
+ */
+export class GemmThreadPool {
   readonly #workers: Worker[];
   #seq = 0;
 
-  private constructor(readonly kernel: GemmKernel, workers: Worker[]) {
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly control: number,
+    workers: Worker[],
+  ) {
     this.#workers = workers;
   }
 
-  /** Control words; a fresh view each time, since growing memory replaces the buffer. */
-  get #control(): Int32Array {
-    return new Int32Array(this.kernel.memory.buffer, 0, 64);
-  }
-
-  /** Starts `threads − 1` workers (none when threads are unavailable). */
-  static async create(params: GemmParams, threads = 2): Promise<ParallelGemm> {
-    if (
-      !Number.isInteger(threads) || threads < 1 || threads > MAX_WORKERS + 1
-    ) {
-      throw new RangeError(
-        `threads must be an integer in [1, ${
-          MAX_WORKERS + 1
-        }], got ${threads}.`,
-      );
-    }
-    const shared = threads > 1 && canUseThreads();
-    const kernel = await GemmKernel.create(params, { shared });
-    const workers: Worker[] = [];
-    if (shared) {
-      try {
-        for (let w = 0; w < threads - 1; w++) {
-          workers.push(await startWorker(kernel, w));
-        }
-      } catch (error) {
-        for (const worker of workers) worker.terminate();
-        throw error;
+  /**
+   * Starts `workers` module workers over shared `memory`, each instantiating
+   * `modules`; the control block lives at byte `control`
+   * (`CONTROL_BYTES` long, zeroed).
+   */
+  static async start(
+    memory: WebAssembly.Memory,
+    modules: readonly WebAssembly.Module[],
+    control: number,
+    workers: number,
+  ): Promise<GemmThreadPool> {
+    const started: Worker[] = [];
+    try {
+      for (let w = 0; w < workers; w++) {
+        started.push(
+          await startWorker({ modules, memory, control, worker: w }),
+        );
       }
+    } catch (error) {
+      for (const worker of started) worker.terminate();
+      throw error;
     }
-    return new ParallelGemm(kernel, workers);
+    return new GemmThreadPool(memory, control, started);
   }
 
   /** Threads computing each GEMM, the calling thread included. */
@@ -77,54 +81,34 @@ export class ParallelGemm {
     return this.#workers.length + 1;
   }
 
-  /** Plans buffers with one scratch tile per thread. */
-  plan(
-    m: number,
-    k: number,
-    n: number,
-    options: { ldc?: number; bias?: boolean } = {},
-  ): GemmPlan {
-    return this.kernel.plan(m, k, n, { ...options, threads: this.threads });
-  }
-
   /**
-   * Computes all of C. The threads claim chunks of row tiles from a shared
-   * counter rather than fixed halves: on a box where another process holds a
-   * core, a static split waits for the slowed half (≤ 1.0×), while claiming
-   * lets the unhindered thread take more chunks.
+   * Computes `job` with `gemm` (module `job.module`'s export) on this thread
+   * and every worker; `scratch[t]` is thread t's private edge tile (t = 0 is
+   * the caller). The threads claim chunks of row tiles from a shared counter
+   * rather than fixed halves: on a box where another process holds a core,
+   * a static split waits for the slowed half (≤ 1.0×), while claiming lets
+   * the unhindered thread take more chunks.
    */
-  compute(plan: GemmPlan, scale = 1): void {
-    if (this.#workers.length === 0) return this.kernel.compute(plan, scale);
-    const control = this.#control;
-    const p = this.kernel.params;
-    const job = {
-      a: plan.aPtr,
-      b: plan.bPtr,
-      c: plan.cPtr,
-      bias: plan.biasPtr,
-      m: plan.m,
-      n: plan.n,
-      ksteps: plan.ksteps,
-      ldc: plan.ldc,
-      scale,
-      blockTiles: plan.blockTiles,
-      mr: p.mr,
-      aTileBytes: plan.ksteps * p.mr * gemmLayout(p).aRowStepBytes,
-      // ~CHUNKS_PER_THREAD chunks each: enough to rebalance, few enough calls.
-      chunkTiles: Math.max(
-        1,
-        Math.ceil(plan.mTiles / (this.threads * CHUNKS_PER_THREAD)),
-      ),
-      mTiles: plan.mTiles,
-    };
-    writeJob(control, job);
+  run(
+    job: Omit<JobWords, "chunkTiles">,
+    gemm: GemmExport,
+    scratch: readonly number[],
+  ): void {
+    const control = controlBlock(this.memory, this.control);
+    // ~CHUNKS_PER_THREAD chunks each: enough to rebalance, few enough calls.
+    const chunkTiles = Math.max(
+      1,
+      Math.ceil(job.mTiles / (this.threads * CHUNKS_PER_THREAD)),
+    );
+    const whole = { ...job, chunkTiles };
+    writeJob(control, whole);
     this.#workers.forEach((_, w) => {
-      control[scratchWord(w)] = plan.scratchPtrs[w + 1];
+      control[scratchWord(w)] = scratch[w + 1];
     });
     const seq = ++this.#seq;
     Atomics.store(control, SEQ, seq);
     Atomics.notify(control, SEQ);
-    runChunks(control, job, this.kernel.gemm, plan.scratchPtrs[0]);
+    runChunks(control, whole, gemm, scratch[0]);
     // Every worker acknowledges every job, even one that found no chunk left,
     // so none can still be reading this job when the next overwrites it.
     this.#workers.forEach((_, w) => {
@@ -139,6 +123,89 @@ export class ParallelGemm {
         );
       }
     });
+  }
+
+  /** Stops the workers; the pool must not be used afterwards. */
+  close(): void {
+    if (this.#workers.length === 0) return;
+    const control = controlBlock(this.memory, this.control);
+    Atomics.store(control, QUIT, 1);
+    Atomics.notify(control, SEQ);
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers.length = 0;
+  }
+}
+
+/** A GEMM kernel plus worker threads sharing its memory. */
+export class ParallelGemm {
+  private constructor(
+    readonly kernel: GemmKernel,
+    readonly pool: GemmThreadPool | undefined,
+  ) {}
+
+  /** Starts `threads − 1` workers (none when threads are unavailable). */
+  static async create(params: GemmParams, threads = 2): Promise<ParallelGemm> {
+    if (
+      !Number.isInteger(threads) || threads < 1 || threads > MAX_WORKERS + 1
+    ) {
+      throw new RangeError(
+        `threads must be an integer in [1, ${
+          MAX_WORKERS + 1
+        }], got ${threads}.`,
+      );
+    }
+    const shared = threads > 1 && canUseThreads();
+    const kernel = await GemmKernel.create(params, { shared });
+    const pool = shared
+      ? await GemmThreadPool.start(
+        kernel.memory,
+        [kernel.compiled],
+        0,
+        threads - 1,
+      )
+      : undefined;
+    return new ParallelGemm(kernel, pool);
+  }
+
+  /** Threads computing each GEMM, the calling thread included. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Plans buffers with one scratch tile per thread. */
+  plan(
+    m: number,
+    k: number,
+    n: number,
+    options: { ldc?: number; bias?: boolean } = {},
+  ): GemmPlan {
+    return this.kernel.plan(m, k, n, { ...options, threads: this.threads });
+  }
+
+  /** Computes all of C, split between the threads. */
+  compute(plan: GemmPlan, scale = 1): void {
+    if (this.pool === undefined) return this.kernel.compute(plan, scale);
+    const p = this.kernel.params;
+    this.pool.run(
+      {
+        module: 0,
+        a: plan.aPtr,
+        b: plan.bPtr,
+        c: plan.cPtr,
+        bias: plan.biasPtr,
+        m: plan.m,
+        n: plan.n,
+        ksteps: plan.ksteps,
+        ldc: plan.ldc,
+        scale,
+        blockTiles: plan.blockTiles,
+        mr: p.mr,
+        aTileBytes: plan.ksteps * p.mr * gemmLayout(p).aRowStepBytes,
+        mTiles: plan.mTiles,
+      },
+      this.kernel.gemm,
+      plan.scratchPtrs,
+    );
   }
 
   /** Plans, packs, computes (threaded) and reads back C. */
@@ -160,12 +227,7 @@ export class ParallelGemm {
 
   /** Stops the workers; the instance must not be used afterwards. */
   close(): void {
-    if (this.#workers.length === 0) return;
-    const control = this.#control;
-    Atomics.store(control, QUIT, 1);
-    Atomics.notify(control, SEQ);
-    for (const worker of this.#workers) worker.terminate();
-    this.#workers.length = 0;
+    this.pool?.close();
   }
 
   /** Same as {@link close}, for `using`. */
@@ -174,7 +236,7 @@ export class ParallelGemm {
   }
 }
 
-function startWorker(kernel: GemmKernel, worker: number): Promise<Worker> {
+function startWorker(init: WorkerInit): Promise<Worker> {
   const w = new Worker(new URL("./gemm_worker.ts", import.meta.url).href, {
     type: "module",
   });
@@ -186,12 +248,9 @@ function startWorker(kernel: GemmKernel, worker: number): Promise<Worker> {
     w.onerror = (e) => {
       e.preventDefault();
       w.terminate();
-      reject(new Error(`GEMM worker ${worker} failed to start: ${e.message}`));
-    };
-    const init: WorkerInit = {
-      module: kernel.compiled,
-      memory: kernel.memory,
-      worker,
+      reject(
+        new Error(`GEMM worker ${init.worker} failed to start: ${e.message}`),
+      );
     };
     w.postMessage(init);
   });

@@ -1,7 +1,9 @@
 /**
  * The shared-memory protocol between the main thread and GEMM workers: a block
- * of i32 words at address 0 of the shared WASM memory (inside
- * `CONTROL_BYTES`). The main thread writes one job — the whole GEMM's
+ * of i32 words (`CONTROL_BYTES`) in the shared WASM memory — at address 0 of
+ * a {@link ParallelGemm}'s own memory, inside the execution engine's
+ * persistent region for its threads. Workers hold one or more GEMM modules;
+ * the main thread writes one job — which module, the whole GEMM's
  * arguments — resets the chunk counter `NEXT`, bumps `SEQ` and notifies.
  * Every thread, the main one included, then claims chunks of row tiles with
  * `Atomics.add(NEXT)` until none are left ({@link runChunks}), so a thread
@@ -33,6 +35,8 @@ export const failedWord = (w: number): number => scratchWord(w) + 2;
 
 /** A GEMM job as the threads see it: whole-problem arguments plus chunking. */
 export interface JobWords {
+  /** Index of the GEMM module (in {@link WorkerInit.modules}) that runs it. */
+  readonly module: number;
   /** Packed A, packed B, C, bias (0 for none): byte addresses. */
   readonly a: number;
   readonly b: number;
@@ -55,6 +59,7 @@ export interface JobWords {
 }
 
 const FIELDS = [
+  "module",
   "a",
   "b",
   "c",
@@ -116,12 +121,25 @@ export function runChunks(
   }
 }
 
+/** i32 words of the control block. */
+export const CONTROL_WORDS = 64;
+
+/** The control block at byte `address` of `memory` (a fresh view: growth replaces the buffer). */
+export function controlBlock(
+  memory: WebAssembly.Memory,
+  address: number,
+): Int32Array {
+  return new Int32Array(memory.buffer, address, CONTROL_WORDS);
+}
+
 /** The first message a worker receives. */
 export interface WorkerInit {
-  /** Compiled GEMM module (imports `env.memory`, shared). */
-  readonly module: WebAssembly.Module;
+  /** Compiled GEMM modules (each imports `env.memory`, shared). */
+  readonly modules: readonly WebAssembly.Module[];
   /** The shared memory both sides use. */
   readonly memory: WebAssembly.Memory;
+  /** Byte address of the control block in `memory`. */
+  readonly control: number;
   /** This worker's index. */
   readonly worker: number;
 }
