@@ -257,6 +257,11 @@ export class Engine {
     return this.#threads.threads;
   }
 
+  /** GEMM calls split between the threads so far (0 on one thread). */
+  get splitGemmCalls(): number {
+    return this.#threads.splitCalls;
+  }
+
   /**
    * Stops the worker threads (no-op with one thread). The engine still
    * runs afterwards, on this thread alone.

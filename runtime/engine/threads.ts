@@ -27,6 +27,13 @@ import { EngineError } from "./errors.ts";
 /** Bytes of one worker's edge tile: room for any register tile (mr·nr f32). */
 const WORKER_TILE_BYTES = 1024;
 
+/**
+ * Multiply-adds below which a GEMM call stays on the caller: waking a
+ * worker and waiting for it costs tens of microseconds, more than half of
+ * an attention head's 128×64×128 product saves.
+ */
+const MIN_SPLIT_MACS = 1 << 22;
+
 /** Most threads an engine runs (the caller plus the pool's workers). */
 export const MAX_THREADS: number = MAX_WORKERS + 1;
 
@@ -56,6 +63,7 @@ export class EngineThreads {
   readonly #modules = new Map<WebAssembly.Module, number>();
   readonly #tiles: number[];
   #pool: GemmThreadPool | undefined;
+  #split = 0;
 
   /** `region`: byte address of {@linkcode threadRegionBytes} zeroed bytes. */
   constructor(
@@ -72,8 +80,8 @@ export class EngineThreads {
   /**
    * `raw` (the `gemm` export of `module`, tile `params`) as a GEMM that,
    * once {@linkcode EngineThreads.start} has run, splits each call between
-   * the threads; calls with fewer than two row tiles per thread stay on the
-   * caller, where handing out work would cost more than it saves.
+   * the threads; small calls (under {@linkcode MIN_SPLIT_MACS}, or fewer
+   * than two row tiles per thread) stay on the caller.
    */
   wrap(
     module: WebAssembly.Module,
@@ -93,11 +101,15 @@ export class EngineThreads {
     }
     const rowStep = gemmLayout(params).aRowStepBytes;
     const mr = params.mr;
+    const kStep = gemmLayout(params).kStep;
     const tiles = this.#tiles;
     return (a, b, c, m, n, ksteps, ldc, scale, bias, scratch, blockTiles) => {
       const pool = this.#pool;
       const mTiles = Math.ceil(m / mr);
-      if (pool === undefined || mTiles < 2 * this.threads) {
+      if (
+        pool === undefined || mTiles < 2 * this.threads ||
+        m * n * ksteps * kStep < MIN_SPLIT_MACS
+      ) {
         return raw(
           a,
           b,
@@ -112,6 +124,7 @@ export class EngineThreads {
           blockTiles,
         );
       }
+      this.#split++;
       pool.run(
         {
           module: index,
@@ -133,6 +146,11 @@ export class EngineThreads {
         [scratch, ...tiles],
       );
     };
+  }
+
+  /** GEMM calls split between the threads so far. */
+  get splitCalls(): number {
+    return this.#split;
   }
 
   /** Starts the workers on every module wrapped so far. */

@@ -12,13 +12,19 @@ import { type Tensor, tensor } from "../../src/ir/tensor.ts";
 import { compileTraining } from "../../src/passes/training_pipeline.ts";
 import { parseRecipe } from "../../src/recipes/mod.ts";
 import { initialTrainingState } from "../../src/training/state.ts";
-import { tinyModel } from "../finetune/tiny.ts";
+import { TINY_CONFIG, tinyModel } from "../finetune/tiny.ts";
 
-// 64 rows per product, so every product but the per-head ones is split.
-const [BATCH, SEQ] = [4, 16];
+// 128 rows and hidden 128, so the FFN products are large enough to split.
+const [BATCH, SEQ] = [4, 32];
+const CONFIG = {
+  ...TINY_CONFIG,
+  hidden_size: 128,
+  intermediate_size: 512,
+  max_position_embeddings: SEQ,
+};
 
 function program(recipe: string) {
-  return compileTraining(tinyModel(3), {
+  return compileTraining(tinyModel(3, CONFIG), {
     batch: BATCH,
     seq: SEQ,
     head: "classification:2",
@@ -66,6 +72,8 @@ for (const recipe of ["fp32", "int8-a2"]) {
         assert.deepEqual(b.get(name)!.data, t.data, `${name} at step ${step}`);
       }
     }
+    assert.ok(two.splitGemmCalls > 0, "no GEMM was split");
+    assert.equal(one.splitGemmCalls, 0);
   });
 }
 
