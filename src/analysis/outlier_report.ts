@@ -6,9 +6,9 @@
  * @module
  */
 
+import { referenceRunner, type Runner } from "./graph_runner.ts";
 import type { BatchEncoding } from "../../runtime/data/encoding.ts";
 import type { Vocab } from "../../runtime/data/vocab.ts";
-import { execute } from "../executor/execute.ts";
 import type { Graph } from "../ir/graph.ts";
 import { FORWARD_PIPELINE, runPipeline } from "../passes/pipeline.ts";
 import { findLinearInputs, type LinearInput } from "./linear_inputs.ts";
@@ -72,19 +72,23 @@ export function rowTokens(
   return () => -1;
 }
 
-/** Measures outliers of `graph` (as imported) over `batches`. */
-export function measureOutliers(
+/**
+ * Measures outliers of `graph` (as imported) over `batches`, running it
+ * with `run` (the reference executor unless told otherwise).
+ */
+export async function measureOutliers(
   graph: Graph,
   batches: readonly BatchEncoding[],
   vocab: Vocab,
   gamma: number,
   onProgress?: ReportProgress,
-): OutlierReport {
+  run: Runner = referenceRunner,
+): Promise<OutlierReport> {
   const compiled = new Map<string, Graph>();
   const stats = new Map<string, OutlierStats>();
   let inputs: LinearInput[] = [];
   let tokens = 0;
-  batches.forEach((batch, i) => {
+  for (const [i, batch] of batches.entries()) {
     const key = `${batch.batchSize}x${batch.seqLength}`;
     let g = compiled.get(key);
     if (g === undefined) {
@@ -96,7 +100,7 @@ export function measureOutliers(
       compiled.set(key, g);
       inputs = findLinearInputs(g);
     }
-    const values = execute(
+    const values = await run(
       g,
       feedsFor(g, batch),
       inputs.map((input) => input.value),
@@ -113,7 +117,7 @@ export function measureOutliers(
     }
     tokens += batch.attentionMask.reduce((a, b) => a + b, 0);
     onProgress?.(i + 1, batches.length, tokens);
-  });
+  }
   const tokenName = (id: number) => (id < 0 ? "?" : vocab.tokenOf(id));
   return {
     gamma,

@@ -11,6 +11,7 @@ import {
   measureOutliers,
   type OutlierReport,
 } from "../analysis/outlier_report.ts";
+import { engineRunner, referenceRunner } from "../analysis/graph_runner.ts";
 import { importOnnxFile } from "../frontend/import_model.ts";
 import { logBarChart, logHistogram } from "../report/svg_chart.ts";
 import {
@@ -42,12 +43,17 @@ const OPTIONS: Record<string, OptionSpec> = {
     value: "DIR",
     help: "where report.json and the pictures go (default runs/outliers)",
   },
+  reference: {
+    kind: "flag",
+    help:
+      "run on the double-precision reference executor (the oracle; ~100× slower) instead of the WASM engine",
+  },
   help: { kind: "flag", help: "show this help" },
 };
 
 const USAGE = `Usage: deno task outliers [options]
 
-Runs the model on real sentences in the reference executor and reports, for
+Runs the model on real sentences on the WASM engine and reports, for
 every linear-layer input, the fraction of activations with |x| > γ, max |x|,
 the channels and tokens that carry them, and |k| > 127 events of Approach 2.
 
@@ -96,12 +102,13 @@ export async function outliersCommand(
   const { split, vocab, batches } = await sentenceBatches(args, files);
   const { graph } = importOnnxFile(files.model);
   const progress = new Progress("outliers: batch", batches.length, "tokens");
-  const report = measureOutliers(
+  const report = await measureOutliers(
     graph,
     batches,
     vocab,
     gamma,
     (done, _, tokens) => progress.report(done, tokens),
+    options.get("reference") === true ? referenceRunner : engineRunner(),
   );
   await Deno.mkdir(out, { recursive: true });
   await Deno.writeTextFile(

@@ -31,8 +31,7 @@ import {
 } from "../analysis/linear_inputs.ts";
 import { feedsFor } from "../analysis/model_feeds.ts";
 import { rowTokens } from "../analysis/outlier_report.ts";
-import { Engine } from "../../runtime/engine/mod.ts";
-import { execute } from "../executor/execute.ts";
+import { referenceRunner, type Runner } from "../analysis/graph_runner.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { fakeQuantise } from "./fake_quant.ts";
@@ -93,32 +92,11 @@ export function calibrationBatches(
 /** Compiles the f32 forward graph for one batch shape. */
 export type CompileFor = (batch: number, seq: number) => Graph;
 
-/**
- * Runs a graph on feeds and returns its outputs plus the `keep` values: the
- * reference executor by default, or the WASM engine ({@linkcode engineRunner}).
- */
-export type Runner = (
-  graph: Graph,
-  feeds: ReadonlyMap<string, Tensor>,
-  keep: readonly string[],
-) => Promise<Map<string, Tensor>>;
-
-/** The reference executor as a {@linkcode Runner}. */
-export const referenceRunner: Runner = (graph, feeds, keep) =>
-  Promise.resolve(execute(graph, feeds, keep));
-
-/** The WASM engine as a {@linkcode Runner} (one engine per graph). */
-export function engineRunner(): Runner {
-  const engines = new WeakMap<Graph, Engine>();
-  return async (graph, feeds, keep) => {
-    let engine = engines.get(graph);
-    if (engine === undefined) {
-      engine = await Engine.create(graph, { keep });
-      engines.set(graph, engine);
-    }
-    return engine.run(feeds);
-  };
-}
+export {
+  engineRunner,
+  referenceRunner,
+  type Runner,
+} from "../analysis/graph_runner.ts";
 
 /** Per-site token extremes and the f32 outputs, from one f32 pass. */
 export interface CalibrationStats {

@@ -3,6 +3,7 @@ import { runScript } from "../run_script.ts";
 import { join } from "node:path";
 import { padBatch } from "../../runtime/data/encoding.ts";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
+import { engineRunner } from "../../src/analysis/graph_runner.ts";
 import { measureOutliers } from "../../src/analysis/outlier_report.ts";
 import {
   HISTOGRAM_EDGES,
@@ -54,12 +55,8 @@ Deno.test("the report covers every linear-layer input of a real model", async ()
   );
   const batch = padBatch(rows, 16, tokenizer.vocab.special.pad);
   const tokens = batch.attentionMask.reduce((a, b) => a + b, 0);
-  const report = measureOutliers(
-    importOnnxFile(model).graph,
-    [batch],
-    tokenizer.vocab,
-    0.5,
-  );
+  const graph = importOnnxFile(model).graph;
+  const report = await measureOutliers(graph, [batch], tokenizer.vocab, 0.5);
   const roles = report.inputs.map((r) => `${r.layer} ${r.role}`);
   assert.deepEqual(roles, [
     "0 qkv",
@@ -84,6 +81,26 @@ Deno.test("the report covers every linear-layer input of a real model", async ()
   assert.ok(
     report.inputs.some((r) => r.outlierFraction > 0 && r.topTokens.length > 0),
   );
+  // The engine (f32) gives the oracle's (f64) report.
+  const fast = await measureOutliers(
+    graph,
+    [batch],
+    tokenizer.vocab,
+    0.5,
+    undefined,
+    engineRunner(),
+  );
+  fast.inputs.forEach((r, i) => {
+    const want = report.inputs[i];
+    assert.equal(r.value, want.value);
+    assert.equal(r.elements, want.elements);
+    assert.equal(r.outlierFraction, want.outlierFraction, r.value);
+    assert.deepEqual(r.topChannels, want.topChannels);
+    assert.ok(
+      Math.abs(r.maxAbs - want.maxAbs) <= 1e-5 * want.maxAbs,
+      `${r.value}: max ${r.maxAbs} vs ${want.maxAbs}`,
+    );
+  });
 });
 
 Deno.test("deno task outliers writes the report and pictures; bad options are refused", async () => {
