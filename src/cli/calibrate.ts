@@ -3,7 +3,8 @@
  * model (Outlier Suppression setting). Picks `--samples` training sentences
  * by `--seed`, measures every linear-layer input in the reference executor,
  * chooses clipping ranges by MinMax or by Token-Wise Clipping's coarse α
- * search, and writes `DIR/quant_params.json` for `compile --infer`.
+ * search, optionally followed by its LSQ+ fine stage (`--lsq`), and writes
+ * `DIR/quant_params.json` for `compile --infer`.
  *
  * @module
  */
@@ -35,6 +36,7 @@ import {
   parseCommand,
   UsageError,
 } from "./args.ts";
+import { LSQ_OPTIONS, parseLsqOptions, runFineStage } from "./lsq_options.ts";
 import { runMain } from "./main.ts";
 import {
   checkModelFile,
@@ -76,6 +78,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     value: "N",
     help: "truncate longer inputs (default 128)",
   },
+  ...LSQ_OPTIONS,
   engine: {
     kind: "flag",
     help:
@@ -96,7 +99,9 @@ runs the f32 model on them in the reference executor and sets per-tensor
 asymmetric activation ranges at every linear-layer input — MinMax, or
 token-wise clipping (one global ratio α searched down from 1.0 in 0.01 steps,
 10 candidates at ≥ 8 activation bits, 30 below, scored by the output MSE vs
-f32). Weights are per-output-channel symmetric. Writes DIR/${PARAMS_FILE}.
+f32), then with --lsq its fine stage: every quantiser's scale and offset
+learned (LSQ+) against the f32 outputs, --lsq-epochs over the calibration set.
+Weights are per-output-channel symmetric. Writes DIR/${PARAMS_FILE}.
 
 Options:
 ${formatOptions(OPTIONS)}`;
@@ -133,6 +138,7 @@ export async function calibrateCommand(
   const samples = (options.get("samples") as number | undefined) ??
     DEFAULT_SAMPLES;
   const seed = (options.get("seed") as number | undefined) ?? 1;
+  const lsq = parseLsqOptions(args, method, seed);
   const split = ((options.get("split") as string | undefined) ??
     "train") as GlueSplit;
   const examples = await readSplit(files, split);
@@ -153,9 +159,11 @@ export async function calibrateCommand(
   );
   const { graph } = importOnnxFile(files.model);
   const started = performance.now();
-  const params = await calibrate(
-    (batch, seq) =>
-      runPipeline(graph, { batch, seq, dims: {} }, FORWARD_PIPELINE),
+  const compile = (batch: number, seq: number) =>
+    runPipeline(graph, { batch, seq, dims: {} }, FORWARD_PIPELINE);
+  const runner = options.get("engine") === true ? engineRunner() : undefined;
+  const coarse = await calibrate(
+    compile,
     batches,
     precision,
     method as Method,
@@ -172,15 +180,22 @@ export async function calibrateCommand(
       console.error(
         `calibrate: α = ${alpha.toFixed(2)}  MSE ${mse.toExponential(4)}`,
       ),
-    options.get("engine") === true ? engineRunner() : undefined,
+    runner,
   );
+  const params = lsq === undefined
+    ? coarse
+    : await runFineStage(compile, batches, coarse, lsq, runner);
   await Deno.mkdir(out, { recursive: true });
   const file = join(out, PARAMS_FILE);
   await Deno.writeTextFile(file, JSON.stringify(params, null, 1) + "\n");
   console.log(
-    `${precision.name} ${method} on ${samples} ${files.task} ${split} samples (seed ${seed}): ` +
+    `${precision.name} ${params.method} on ${samples} ${files.task} ${split} samples (seed ${seed}): ` +
       `α = ${params.alpha.toFixed(2)}, output MSE vs f32 ${
         params.mse.toExponential(4)
+      }${
+        lsq === undefined
+          ? ""
+          : ` (coarse stage ${coarse.mse.toExponential(4)})`
       } (${
         ((performance.now() - started) / 1000).toFixed(1)
       } s)\nwrote ${file}`,

@@ -14,6 +14,7 @@ import { generatorOps } from "./generators.ts";
 import { gradientOps } from "./gradient_ops.ts";
 import { llmInt8Ops } from "./llm_int8.ts";
 import { logicalOps } from "./logical.ts";
+import { lsqOps } from "./lsq.ts";
 import { matmulOps } from "./matmul.ts";
 import { normalizationOps } from "./normalization.ts";
 import { optimizerOps } from "./optimizer_ops.ts";
@@ -35,6 +36,7 @@ const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
     ...gradientOps,
     ...llmInt8Ops,
     ...logicalOps,
+    ...lsqOps,
     ...matmulOps,
     ...normalizationOps,
     ...optimizerOps,

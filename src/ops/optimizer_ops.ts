@@ -9,6 +9,9 @@
  *   warm-up from 0 to `lr` over `warmup_steps`, then linear decay to 0 at
  *   `total_steps`. `step` counts the updates done before this one, so the
  *   first update (step 0) gets lr 0 when there is warm-up, as in HF.
+ * - `CosineWarmupDecay(step)` is `get_cosine_schedule_with_warmup` (half a
+ *   cycle): the same warm-up, then lr·½(1 + cos(π·p)) with p the fraction
+ *   of the decay steps done, reaching 0 at `total_steps`.
  * - `GlobalNormClip(g1, …, gn)` is `torch.nn.utils.clip_grad_norm_`: one
  *   L2 norm over every element of every gradient, each gradient scaled by
  *   min(1, max_norm / (norm + epsilon)); the last output is the norm before
@@ -92,6 +95,21 @@ export function linearWarmupDecay(
   );
 }
 
+/**
+ * HF's cosine `lr_lambda` (half a cycle): linear warm-up, then
+ * ½(1 + cos(π·progress)), clamped at 0 past `totalSteps`.
+ */
+export function cosineWarmupDecay(
+  step: number,
+  warmupSteps: number,
+  totalSteps: number,
+): number {
+  if (step < warmupSteps) return step / Math.max(1, warmupSteps);
+  const progress = (step - warmupSteps) /
+    Math.max(1, totalSteps - warmupSteps);
+  return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
+}
+
 /** Throws unless the schedule node has its required attributes. */
 function checkScheduleAttrs(node: Node): void {
   for (const key of ["lr", "total_steps"]) {
@@ -101,30 +119,48 @@ function checkScheduleAttrs(node: Node): void {
   }
 }
 
-const schedule: OpDef = {
-  name: "LinearWarmupDecay",
-  summary:
-    "Learning rate at `step`: linear warm-up to `lr`, then linear decay to 0 (HF).",
-  inputs: [1, 1],
-  outputs: [1, 1],
-  infer(ctx) {
-    checkStepType(ctx.node, 0, inputType(ctx, 0));
-    checkScheduleAttrs(ctx.node);
-    return [{ dtype: "f32", shape: [] }];
-  },
-  evaluate(inputs, node) {
-    const stepT = inputTensor(node, inputs, 0);
-    checkStepType(node, 0, stepT);
-    checkScheduleAttrs(node);
-    const lr = floatAttr(node.attrs, "lr", 0);
-    const factor = linearWarmupDecay(
-      stepValue(node, stepT),
-      intAttr(node.attrs, "warmup_steps", 0),
-      intAttr(node.attrs, "total_steps", 0),
-    );
-    return [tensor("f32", [], [lr * factor])];
-  },
-};
+/** A schedule op: `factor` of the base `lr` at `step`. */
+function scheduleOp(
+  name: string,
+  summary: string,
+  factor: (step: number, warmupSteps: number, totalSteps: number) => number,
+): OpDef {
+  return {
+    name,
+    summary,
+    inputs: [1, 1],
+    outputs: [1, 1],
+    infer(ctx) {
+      checkStepType(ctx.node, 0, inputType(ctx, 0));
+      checkScheduleAttrs(ctx.node);
+      return [{ dtype: "f32", shape: [] }];
+    },
+    evaluate(inputs, node) {
+      const stepT = inputTensor(node, inputs, 0);
+      checkStepType(node, 0, stepT);
+      checkScheduleAttrs(node);
+      const lr = floatAttr(node.attrs, "lr", 0);
+      const f = factor(
+        stepValue(node, stepT),
+        intAttr(node.attrs, "warmup_steps", 0),
+        intAttr(node.attrs, "total_steps", 0),
+      );
+      return [tensor("f32", [], [lr * f])];
+    },
+  };
+}
+
+const schedule = scheduleOp(
+  "LinearWarmupDecay",
+  "Learning rate at `step`: linear warm-up to `lr`, then linear decay to 0 (HF).",
+  linearWarmupDecay,
+);
+
+const cosineSchedule = scheduleOp(
+  "CosineWarmupDecay",
+  "Learning rate at `step`: linear warm-up to `lr`, then cosine decay to 0 (HF).",
+  cosineWarmupDecay,
+);
 
 /** torch's `clip_grad_norm_` adds this to the norm before dividing. */
 const CLIP_EPSILON = 1e-6;
@@ -228,4 +264,9 @@ const adamW: OpDef = {
 };
 
 /** The training-step operators: schedule, clipping and AdamW. */
-export const optimizerOps: readonly OpDef[] = [schedule, globalNormClip, adamW];
+export const optimizerOps: readonly OpDef[] = [
+  schedule,
+  cosineSchedule,
+  globalNormClip,
+  adamW,
+];

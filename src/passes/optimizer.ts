@@ -10,7 +10,8 @@
  *   inputs `p@m` and `p@v`, and the number of updates done so far as
  *   `step` (i64 scalar, 0 before the first update; shared with the forward
  *   when it already reads one, as dropout's seed).
- * - `LinearWarmupDecay(step)` gives the learning rate, one
+ * - `LinearWarmupDecay(step)` (or `CosineWarmupDecay(step)` with
+ *   `schedule: "cosine"`) gives the learning rate, one
  *   `GlobalNormClip` node clips all gradients together, and one `AdamW`
  *   node per parameter updates it (weight decay 0 for the `noDecay` ones).
  * - Outputs: the original outputs minus the gradients (so the loss), then
@@ -85,6 +86,8 @@ export interface OptimizerOptions {
   readonly totalSteps: number;
   /** Updates of linear warm-up from 0 (default 0). */
   readonly warmupSteps?: number;
+  /** Decay after warm-up: `linear` (default, HF's default) or `cosine`. */
+  readonly schedule?: "linear" | "cosine";
   /** Adam β1 (default 0.9). */
   readonly beta1?: number;
   /** Adam β2 (default 0.999). */
@@ -110,6 +113,8 @@ export class OptimizerError extends Error {
   }
 }
 
+const SCHEDULES: readonly string[] = ["linear", "cosine"];
+
 function checkOptions(graph: Graph, o: OptimizerOptions): void {
   const fail = (message: string) => {
     throw new OptimizerError(graph.name, message);
@@ -121,6 +126,9 @@ function checkOptions(graph: Graph, o: OptimizerOptions): void {
   }
   if (!Number.isSafeInteger(warmup) || warmup < 0 || warmup > o.totalSteps) {
     fail(`warmupSteps must be an integer in [0, totalSteps], got ${warmup}.`);
+  }
+  if (o.schedule !== undefined && !SCHEDULES.includes(o.schedule)) {
+    fail(`schedule must be linear or cosine, got ${o.schedule}.`);
   }
   if (!((o.maxGradNorm ?? 1) > 0)) {
     fail(`maxGradNorm must be > 0 (Infinity disables clipping).`);
@@ -271,11 +279,17 @@ export function appendOptimizer(
 
   const nodes: Node[] = [
     ...graph.nodes,
-    makeNode("LinearWarmupDecay", "optimizer/lr", [STEP_INPUT], [LR_OUTPUT], {
-      lr: attr.float(options.lr),
-      warmup_steps: attr.int(options.warmupSteps ?? 0),
-      total_steps: attr.int(options.totalSteps),
-    }),
+    makeNode(
+      options.schedule === "cosine" ? "CosineWarmupDecay" : "LinearWarmupDecay",
+      "optimizer/lr",
+      [STEP_INPUT],
+      [LR_OUTPUT],
+      {
+        lr: attr.float(options.lr),
+        warmup_steps: attr.int(options.warmupSteps ?? 0),
+        total_steps: attr.int(options.totalSteps),
+      },
+    ),
     makeNode(
       "GlobalNormClip",
       "optimizer/clip",

@@ -12,7 +12,7 @@
  *   fake-quantised model's outputs and the f32 outputs on the calibration
  *   set; the lowest score wins (ties keep the larger α). α = 1 is MinMax, so
  *   the search never does worse than MinMax on the calibration set. The fine
- *   stage (LSQ+ step-size learning) is not implemented.
+ *   stage (LSQ+ step-size learning) is `lsq_train.ts`.
  *
  * Token extremes and the MSE see real tokens only (padding rows excluded;
  * pooler/classifier inputs have one row per sentence).

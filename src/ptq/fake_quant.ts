@@ -141,7 +141,10 @@ export function fakeQuantise(graph: Graph, options: FakeQuantOptions): Graph {
       ptq_lo: attr.float(p.lo),
       ptq_hi: attr.float(p.hi),
       ptq_scale: attr.float(p.scale),
-      ptq_zero_point: attr.int(p.zeroPoint),
+      // LSQ+ learns a real-valued offset, so its z is not an integer.
+      ptq_zero_point: Number.isInteger(p.zeroPoint)
+        ? attr.int(p.zeroPoint)
+        : attr.float(p.zeroPoint),
       ...(options.alpha === undefined
         ? {}
         : { ptq_alpha: attr.float(options.alpha) }),

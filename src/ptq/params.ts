@@ -74,7 +74,10 @@ export interface ActivationParams {
   readonly hi: number;
   /** Step Δ (an f32 value). */
   readonly scale: number;
-  /** Zero point z in [0, 2^bits − 1]. */
+  /**
+   * Zero point z in [0, 2^bits − 1]: an integer, except after the LSQ+
+   * fine stage, whose learned offset makes it −offset/Δ.
+   */
   readonly zeroPoint: number;
   /** Activation bits. */
   readonly bits: number;
@@ -179,7 +182,7 @@ export interface QuantParams {
   readonly format: "tessera-ptq-1";
   /** The precision. */
   readonly precision: Precision;
-  /** `minmax` or `token-clipping`. */
+  /** `minmax`, `token-clipping` or `token-clipping+lsq`. */
   readonly method: string;
   /** The chosen clipping ratio α (1 for MinMax). */
   readonly alpha: number;
@@ -191,6 +194,24 @@ export interface QuantParams {
   readonly calibration: Readonly<Record<string, unknown>>;
   /** One entry per linear-layer input. */
   readonly sites: readonly SiteParams[];
+  /** The LSQ+ fine stage, when it ran (`src/ptq/lsq_train.ts`). */
+  readonly lsq?: LsqRecord;
+}
+
+/** What the LSQ+ fine stage records in the params file. */
+export interface LsqRecord {
+  /** Epochs over the calibration set. */
+  readonly epochs: number;
+  /** Peak Adam learning rate (cosine schedule). */
+  readonly lr: number;
+  /** Seed of the batch order. */
+  readonly seed: number;
+  /** Steps run (epochs × batches). */
+  readonly steps: number;
+  /** The coarse stage's output MSE; `mse` is the one after this stage. */
+  readonly mseBefore: number;
+  /** Per step, the batch loss before its update. */
+  readonly losses: readonly number[];
 }
 
 /** The params file inside a calibration folder. */

@@ -263,4 +263,23 @@ export const RULE_CASES: readonly RuleCase[] = [
     attrs: { ratio: float(0.5), stream: int(0x9f1c2a03) },
     outputs: 2,
   },
+  {
+    // The straight-through estimator is the true derivative only outside
+    // the clamp range (inside, round's derivative is taken as 1; that
+    // branch is checked in tests/ptq/lsq_op_test.ts): every x lies below
+    // offset or above offset + 3·scale.
+    label: "LsqFakeQuant outside the range, offset [3]",
+    op: "LsqFakeQuant",
+    inputs: [
+      {
+        shape: [2, 3],
+        dtype: "f64",
+        values: [-1.5, -0.7, 0.9, 1.3, 2, -0.3],
+        trainable: true,
+      },
+      { shape: [], dtype: "f64", values: [0.01], trainable: true },
+      { shape: [3], dtype: "f64", values: [0.05, 0.04, 0.06], trainable: true },
+    ],
+    attrs: { bits: int(2) },
+  },
 ];

@@ -6,6 +6,7 @@
  */
 
 import { elementwiseRules } from "./elementwise.ts";
+import { lsqRules } from "./lsq.ts";
 import { matmulRules } from "./matmul.ts";
 import { normalizationRules } from "./normalization.ts";
 import type { RuleTable } from "./rule.ts";
@@ -17,6 +18,7 @@ export { AutodiffError } from "./rule.ts";
 
 const RULES: RuleTable = Object.freeze({
   ...elementwiseRules,
+  ...lsqRules,
   ...matmulRules,
   ...normalizationRules,
   ...shapeRules,
