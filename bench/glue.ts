@@ -2,8 +2,9 @@
  * The experiment driver of the paper's comparison: fine-tunes every
  * (task, recipe, seed) with `deno task finetune`, one process per run so a
  * run's peak memory is its own, into `<out>/<task>-<recipe>-s<seed>/`, then
- * writes the Table 1 layout (`bench/glue_table.ts`) to `<out>/table.md` and,
- * with `--results FILE`, between the `<!-- glue-table -->` markers there.
+ * writes the Table 1 layout and a table of every run (`bench/glue_table.ts`)
+ * to `<out>/table.md` and, with `--results FILE`, between the
+ * `<!-- glue-table -->` markers there.
  *
  * A finished run (its metrics.json holds every epoch) is skipped and an
  * interrupted one resumes from its checkpoint, so the driver can be stopped
@@ -19,7 +20,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { glueTable, type RunMetrics } from "./glue_table.ts";
+import { glueTable, type RunMetrics, runsTable } from "./glue_table.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -116,7 +117,9 @@ for (const [i, { task, recipe, seed }] of plan.entries()) {
   if (metrics !== undefined) runs.push(metrics);
 }
 if (runs.length > 0) {
-  const table = glueTable(runs);
+  const table = `${glueTable(runs)}\nEvery run (last epoch):\n\n${
+    runsTable(runs)
+  }`;
   await Deno.mkdir(values.out, { recursive: true });
   await Deno.writeTextFile(join(values.out, "table.md"), table);
   console.log(table);

@@ -121,3 +121,38 @@ export function glueTable(runs: readonly RunMetrics[]): string {
     lines.join("\n")
   }\n\nCells: mean±std over ${seeds} seed(s) of the last epoch's dev metric ×100; avg: mean over the tasks shown of each task's mean metric (a row with a missing task has none); tokens/s: real (non-padding) training tokens per second, mean over epochs and runs.\n`;
 }
+
+/**
+ * Every run, one row per (task, recipe), one column per seed: the last
+ * epoch's dev metrics ×100 (GLUE's, slash-separated), so no run hides
+ * behind a mean.
+ */
+export function runsTable(runs: readonly RunMetrics[]): string {
+  const seeds = [...new Set(runs.map((r) => r.options.seed))].sort((a, b) =>
+    a - b
+  );
+  const header = ["task", "recipe", ...seeds.map((s) => `seed ${s}`)];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => i < 2 ? "---" : "---:").join("|")}|`,
+  ];
+  for (const t of TABLE_TASKS) {
+    const mine = runs.filter((r) => r.task === t.task);
+    const recipes = TABLE_RECIPES.filter((x) =>
+      mine.some((r) => r.precision === x)
+    );
+    for (const recipe of recipes) {
+      const cells = seeds.map((seed) => {
+        const run = mine.find((r) =>
+          r.precision === recipe && r.options.seed === seed
+        );
+        const dev = run?.history[run.history.length - 1]?.dev;
+        return dev === undefined
+          ? "—"
+          : t.metrics.map((m) => (100 * dev[m]).toFixed(1)).join(" / ");
+      });
+      lines.push(`| ${[t.label, recipe, ...cells].join(" | ")} |`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
