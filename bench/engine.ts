@@ -36,6 +36,7 @@ import { compileTraining } from "../src/passes/training_pipeline.ts";
 import { parseRecipe } from "../src/recipes/mod.ts";
 import { initialTrainingState } from "../src/training/state.ts";
 import { savedActivationBytes } from "./saved_bytes.ts";
+import { medianMs, ortFeeds } from "./timing.ts";
 
 const MODEL = `${SHARED}models/tessera-bert-mini/encoder.onnx`;
 const { values } = parseArgs({
@@ -86,19 +87,6 @@ const record = (
   console.error(`${task} b${batch} ${runtime}: ${ms.toFixed(1)} ms ${note}`);
 };
 
-/** Median wall time in ms of `runs` calls of `run`, after one warm-up call. */
-async function medianMs(run: () => unknown, runs: number): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
-}
-
 /** Wall time in ms of one call. */
 function once(run: () => unknown): number {
   const t0 = performance.now();
@@ -107,25 +95,7 @@ function once(run: () => unknown): number {
 }
 
 ortWeb.env.wasm.numThreads = 1;
-const ORT_TYPES: Record<string, "int64" | "int32" | "float32"> = {
-  i64: "int64",
-  i32: "int32",
-  f32: "float32",
-};
 const modelBytes = Deno.readFileSync(MODEL);
-
-/** Feeds as ONNX Runtime tensors of the package `ort`. */
-function ortFeeds(ort: typeof ortWeb, feeds: ReadonlyMap<string, Tensor>) {
-  return Object.fromEntries([...feeds].map(([name, t]) => {
-    const data = t.dtype === "i64"
-      ? BigInt64Array.from(t.data, (v) => BigInt(v))
-      : t.data;
-    return [
-      name,
-      new ort.Tensor(ORT_TYPES[t.dtype], data as BigInt64Array, [...t.shape]),
-    ];
-  }));
-}
 
 const imported = importOnnxFile(MODEL).graph;
 for (const batch of BATCHES) {

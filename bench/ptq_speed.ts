@@ -14,8 +14,8 @@ import { Engine } from "../runtime/engine/mod.ts";
 import type { BatchEncoding } from "../runtime/data/encoding.ts";
 import { feedsFor } from "../src/analysis/model_feeds.ts";
 import type { Graph } from "../src/ir/graph.ts";
-import type { Tensor } from "../src/ir/tensor.ts";
 import type { Runner } from "../src/ptq/calibrate.ts";
+import { medianMs, ortFeeds } from "./timing.ts";
 
 /** One measured engine. */
 export interface SpeedRow {
@@ -29,35 +29,6 @@ export interface SpeedRow {
   readonly sequencesPerSecond: number;
   /** Failure, when the engine could not run. */
   readonly error?: string;
-}
-
-/** Median wall time in ms of `runs` calls after one warm-up call. */
-async function medianMs(run: () => unknown, runs: number): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
-}
-
-/** Feeds as tensors of the ONNX Runtime package `ort`. */
-function ortFeeds(ort: typeof ortWeb, feeds: ReadonlyMap<string, Tensor>) {
-  return Object.fromEntries(
-    [...feeds].map((
-      [name, t],
-    ) => [
-      name,
-      new ort.Tensor(
-        "int64",
-        BigInt64Array.from(t.data, (v) => BigInt(v)),
-        [...t.shape],
-      ),
-    ]),
-  );
 }
 
 /** Times tessera's engine on `graph`. */

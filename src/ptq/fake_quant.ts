@@ -170,8 +170,31 @@ export function fakeQuantise(graph: Graph, options: FakeQuantOptions): Graph {
     for (const nodeName of site.nodes) setRename(nodeName, v, `${v}.ptq`);
   }
 
+  const out = spliceQuantisers(graph.nodes, front, after, rename);
+  // Original weights no linear reads any more are dropped.
+  const used = new Set(out.flatMap((n) => n.inputs));
+  for (const w of quantisedWeights.keys()) {
+    if (!used.has(w) && !graph.outputs.includes(w)) {
+      constants.delete(w);
+      types.delete(w);
+    }
+  }
+  return withParts(graph, { nodes: out, constants, types });
+}
+
+/**
+ * `nodes` with quantisers spliced in: `front` (those of graph inputs) first,
+ * each list of `after` right behind the node producing its key, and each
+ * node named in `rename` reading its inputs renamed (old name → new).
+ */
+export function spliceQuantisers(
+  nodes: readonly Node[],
+  front: readonly Node[],
+  after: ReadonlyMap<string, readonly Node[]>,
+  rename: ReadonlyMap<string, ReadonlyMap<string, string>>,
+): Node[] {
   const out: Node[] = [...front];
-  for (const node of graph.nodes) {
+  for (const node of nodes) {
     const m = rename.get(node.name);
     out.push(
       m === undefined ? node : makeNode(
@@ -184,13 +207,5 @@ export function fakeQuantise(graph: Graph, options: FakeQuantOptions): Graph {
     );
     for (const o of node.outputs) out.push(...(after.get(o) ?? []));
   }
-  // Original weights no linear reads any more are dropped.
-  const used = new Set(out.flatMap((n) => n.inputs));
-  for (const w of quantisedWeights.keys()) {
-    if (!used.has(w) && !graph.outputs.includes(w)) {
-      constants.delete(w);
-      types.delete(w);
-    }
-  }
-  return withParts(graph, { nodes: out, constants, types });
+  return out;
 }

@@ -34,7 +34,7 @@ import { autodiff } from "../passes/autodiff.ts";
 import { inferShapes } from "../passes/infer_shapes.ts";
 import { appendOptimizer, initialOptimizerState } from "../passes/optimizer.ts";
 import { DEFAULT_OPTIONS } from "../passes/pass.ts";
-import { fakeQuantise } from "./fake_quant.ts";
+import { fakeQuantise, spliceQuantisers } from "./fake_quant.ts";
 import {
   activationQmax,
   type Precision,
@@ -123,20 +123,7 @@ export function lsqForward(
       rename.set(n, m);
     }
   }
-  const nodes: Node[] = [...front];
-  for (const node of weightsOnly.nodes) {
-    const m = rename.get(node.name);
-    nodes.push(
-      m === undefined ? node : makeNode(
-        node.op,
-        node.name,
-        node.inputs.map((i) => m.get(i) ?? i),
-        node.outputs,
-        node.attrs,
-      ),
-    );
-    for (const o of node.outputs) nodes.push(...(after.get(o) ?? []));
-  }
+  const nodes = spliceQuantisers(weightsOnly.nodes, front, after, rename);
   const outputs = compiled.outputs.filter((o) =>
     compiled.types.get(o)?.dtype === "f32"
   );

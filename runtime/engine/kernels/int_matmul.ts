@@ -25,7 +25,6 @@ import {
   A_BLOCK_BYTES,
   gemmLayout,
   type GemmParams,
-  generateGemm,
   kSteps,
   maxExactK,
   packedASize,
@@ -42,6 +41,7 @@ import {
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { EngineError } from "../errors.ts";
+import { gemmSource } from "./gemm_source.ts";
 import { addBias, type SideGeometry, SideProduct } from "./int_side.ts";
 import {
   align64,
@@ -50,7 +50,6 @@ import {
   type KernelTable,
   type NodeInfo,
   type Step,
-  type WasmSource,
 } from "./types.ts";
 
 /** The int8 GEMM the engine uses: the manifest's 3×12, k unrolled twice. */
@@ -63,20 +62,6 @@ function s8Params(output: "f32" | "i32"): GemmParams {
     output,
     kUnroll: 2,
   };
-}
-
-const sources = new Map<string, WasmSource>();
-
-/** The generated module of `params` (shared-memory or not), once per process. */
-function sourceOf(params: GemmParams, shared: boolean): WasmSource {
-  const key = `${JSON.stringify(params)}${shared ? "/shared" : ""}`;
-  let source = sources.get(key);
-  if (source === undefined) {
-    const g = generateGemm(params, shared);
-    source = { name: g.name, bytes: g.bytes };
-    sources.set(key, source);
-  }
-  return source;
 }
 
 /** The product's dims after the transpose marks, and its batch plan. */
@@ -164,7 +149,7 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
   return {
     scratchBytes: at.bytes,
     async build(rt: KernelRuntime): Promise<Step> {
-      const source = sourceOf(p, rt.shared);
+      const source = gemmSource(p, rt.shared);
       const ex = await rt.instantiate(source);
       const run = await rt.gemm(source, p);
       const packA = ex.packA as PackExport;

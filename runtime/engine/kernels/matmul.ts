@@ -21,7 +21,6 @@ import {
   type GemmExport,
   gemmLayout,
   type GemmParams,
-  generateGemm,
   kSteps,
   type MatrixView,
   packedASize,
@@ -32,6 +31,7 @@ import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { rowPlan } from "./broadcast.ts";
+import { gemmSource } from "./gemm_source.ts";
 import {
   align64,
   type Kernel,
@@ -39,7 +39,6 @@ import {
   type KernelTable,
   type NodeInfo,
   type Step,
-  type WasmSource,
 } from "./types.ts";
 
 /**
@@ -210,9 +209,6 @@ function rowsOf(v: MatrixView, k0: number, len: number): MatrixView {
   return { ...v, offset: v.offset + k0 * v.rowStride, rows: len };
 }
 
-/** The f32 GEMM module of each tile shape, plain or shared-memory, once per process. */
-const sources = new Map<string, WasmSource>();
-
 /** Instantiates the GEMM for `params` on the engine memory (once per engine). */
 async function bindGemm(
   rt: KernelRuntime,
@@ -221,13 +217,7 @@ async function bindGemm(
   k: number,
   n: number,
 ): Promise<GemmCall> {
-  const key = `${JSON.stringify(params)}${rt.shared ? "/shared" : ""}`;
-  let source = sources.get(key);
-  if (source === undefined) {
-    const generated = generateGemm(params, rt.shared);
-    source = { name: generated.name, bytes: generated.bytes };
-    sources.set(key, source);
-  }
+  const source = gemmSource(params, rt.shared);
   const exports = await rt.instantiate(source);
   const gemm = await rt.gemm(source, params);
   return new GemmCall(params, exports, gemm, rt.memory, rt.scratch, m, k, n);
