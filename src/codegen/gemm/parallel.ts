@@ -27,10 +27,17 @@ import {
 /** Chunks of row tiles per thread and call. */
 const CHUNKS_PER_THREAD = 8;
 
+/**
+ * The runtime's own `Worker`, taken when this module loads: onnxruntime-web,
+ * once it has run a session, replaces the global with a Node
+ * `worker_threads` shim under Deno, which cannot start these workers.
+ */
+const NativeWorker: typeof Worker | undefined = globalThis.Worker;
+
 /** Whether this engine can share WASM memory with module workers. */
 export function canUseThreads(): boolean {
   return typeof SharedArrayBuffer === "function" &&
-    typeof Worker === "function";
+    typeof NativeWorker === "function";
 }
 
 /**
@@ -237,9 +244,12 @@ export class ParallelGemm {
 }
 
 function startWorker(init: WorkerInit): Promise<Worker> {
-  const w = new Worker(new URL("./gemm_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
+  const w = new NativeWorker!(
+    new URL("./gemm_worker.ts", import.meta.url).href,
+    {
+      type: "module",
+    },
+  );
   return new Promise((resolve, reject) => {
     w.onmessage = (e) => {
       if (e.data === "ready") resolve(w);

@@ -95,3 +95,22 @@ Deno.test("a worker picks up jobs posted right after it starts, and empty shares
     }
   }
 });
+
+Deno.test("threads start even after a library replaced the global Worker", async () => {
+  const native = globalThis.Worker;
+  // What onnxruntime-web does under Deno once it has run a session.
+  globalThis.Worker = class {
+    constructor() {
+      throw new TypeError("a worker_threads shim");
+    }
+  } as unknown as typeof Worker;
+  try {
+    using two = await ParallelGemm.create(s8, 2);
+    assert.equal(two.threads, 2);
+    const a = rowMajor(Int8Array.of(1, 2, 3, 4), 2, 2);
+    const b = rowMajor(Int8Array.of(5, 6, 7, 8), 2, 2);
+    assert.deepEqual(Array.from(two.matmul(a, b)), [19, 22, 43, 50]);
+  } finally {
+    globalThis.Worker = native;
+  }
+});
