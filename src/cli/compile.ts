@@ -72,8 +72,9 @@ shapes, runs the pass pipeline and prints a summary. With --train --out DIR,
 attaches a head, compiles the training step and writes a training artifact
 (manifest.json, step.ir, forward.ir, weights.bin, kernels/, vocab.txt,
 tessera.js) that runs in Deno, Node and browsers. With --infer --precision
-w8a8 --calibration DIR, fake-quantises the forward graph for post-training
-integer inference (ranges from 'deno task calibrate').
+w8a8 --calibration DIR, compiles post-training integer inference: every
+linear on the int8 GEMM, ranges from 'deno task calibrate' (--fake-quant
+emulates it with f32 products instead).
 
 Options:
 ${formatOptions(OPTIONS)}

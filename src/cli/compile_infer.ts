@@ -1,12 +1,14 @@
 /**
  * `deno task compile MODEL --infer --precision w8a8 --calibration DIR`:
  * the post-training integer inference graph — the forward pipeline, then
- * the `ptq` rewrite (`src/ptq/fake_quant.ts`) with the activation ranges of
+ * the `ptq-int` rewrite (`src/ptq/integer_linear.ts`: every linear a
+ * `QuantizedMatMul` on the int8 GEMM) with the activation ranges of
  * `DIR/quant_params.json` (written by `deno task calibrate`). `--dump-ir`
- * adds `NNN_ptq.ir`, where every quantiser's Floor node carries `ptq_alpha`,
- * `ptq_scale`, `ptq_zero_point`, `ptq_lo`, `ptq_hi`, and the constants
- * `<x>.ptq_scale`, `<x>.ptq_zero_point` and `<W>.ptq_w{bits}` name the
- * quantisation.
+ * adds `NNN_ptq-int.ir`, where every QuantizedMatMul carries `ptq_alpha`,
+ * `ptq_scale`, `ptq_zero_point`, `ptq_lo`, `ptq_hi` and reads the weight's
+ * codes `<W>.ptq_q{bits}` and scales `<W>.ptq_wscale`. `--fake-quant` keeps
+ * f32 products instead (the `ptq` rewrite of `src/ptq/fake_quant.ts`, any
+ * width 2–16: `NNN_ptq.ir`).
  *
  * @module
  */
@@ -16,6 +18,7 @@ import type { Graph } from "../ir/graph.ts";
 import { printGraph } from "../ir/printer.ts";
 import { verify } from "../ir/verify.ts";
 import { fakeQuantise } from "../ptq/fake_quant.ts";
+import { integerLinears } from "../ptq/integer_linear.ts";
 import {
   parsePrecision,
   type Precision,
@@ -33,7 +36,12 @@ export const INFER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   infer: {
     kind: "flag",
     help:
-      "post-training integer inference: fake-quantise with --precision and --calibration",
+      "post-training integer inference on the int8 kernels, with --precision and --calibration",
+  },
+  "fake-quant": {
+    kind: "flag",
+    help:
+      "with --infer: emulate the integer model with f32 products (any width 2–16)",
   },
   calibration: {
     kind: "string",
@@ -47,8 +55,10 @@ export const INFER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 export function checkInferOptions({ options }: ParsedArgs): boolean {
   const infer = options.get("infer") === true;
   if (!infer) {
-    if (options.has("calibration")) {
-      throw new UsageError("--calibration only applies with --infer.");
+    for (const name of ["calibration", "fake-quant"]) {
+      if (options.has(name)) {
+        throw new UsageError(`--${name} only applies with --infer.`);
+      }
     }
     return false;
   }
@@ -78,7 +88,10 @@ function precisionOf(args: ParsedArgs): Precision {
   }
 }
 
-/** The fake-quantised forward graph of `graph` with the calibration in `dir`. */
+/**
+ * The integer-inference forward graph of `graph` with the calibration in
+ * `dir`: on the int8 kernels, or emulated in f32 with `fake`.
+ */
 export function compileInferGraph(
   graph: Graph,
   options: CompileOptions,
@@ -86,6 +99,7 @@ export function compileInferGraph(
   dir: string,
   observe?: (step: number, name: string, g: Graph) => void,
   verifyEach = false,
+  fake = false,
 ): { compiled: Graph; folded: Graph; quantised: Graph } {
   const params = readQuantParams(dir);
   if (params.precision.activationBits !== precision.activationBits) {
@@ -103,14 +117,20 @@ export function compileInferGraph(
     },
     verifyEach,
   );
-  const quantised = fakeQuantise(compiled, {
-    weightBits: precision.weightBits,
-    sites: new Map(params.sites.map((s) => [s.value, s])),
-    alpha: params.alpha,
-    method: params.method,
-  });
+  const quantise = fake ? fakeQuantise : integerLinears;
+  let quantised: Graph;
+  try {
+    quantised = quantise(compiled, {
+      weightBits: precision.weightBits,
+      sites: new Map(params.sites.map((s) => [s.value, s])),
+      alpha: params.alpha,
+      method: params.method,
+    });
+  } catch (e) {
+    throw e instanceof PtqError ? new UsageError(e.message) : e;
+  }
   if (verifyEach) verify(quantised);
-  observe?.(step + 1, "ptq", quantised);
+  observe?.(step + 1, fake ? "ptq" : "ptq-int", quantised);
   return { compiled, folded, quantised };
 }
 
@@ -135,6 +155,7 @@ export async function compileInferCommand(
       if (dumpDir !== undefined) dumps.push([step, name, g]);
     },
     args.options.get("verify") === true,
+    args.options.get("fake-quant") === true,
   );
   if (dumpDir !== undefined) {
     await Deno.mkdir(dumpDir, { recursive: true });
@@ -145,8 +166,13 @@ export async function compileInferCommand(
   }
   const params = readQuantParams(dir);
   console.log(summarize(graph, quantised, folded, opset));
+  const products = quantised.nodes.filter((n) => n.op === "QuantizedMatMul");
   console.log(
-    `ptq        ${precision.name} (${params.method}, α = ${params.alpha}) — ${params.sites.length} activation quantisers, calibrated MSE ${params.mse}`,
+    `ptq        ${precision.name} (${params.method}, α = ${params.alpha}) — ${params.sites.length} activation quantisers, calibrated MSE ${params.mse}; ${
+      args.options.get("fake-quant") === true
+        ? "f32 products (fake quant)"
+        : `${products.length} linears on the int8 GEMM`
+    }`,
   );
   if (dumpDir !== undefined) {
     console.log(`dumps      ${dumps.length} files in ${dumpDir}`);

@@ -12,12 +12,13 @@ import { allF32Kernels } from "./f32/manifest.ts";
 import { hasRelaxedSimd } from "./gemm/features.ts";
 import { generateGemm } from "./gemm/generate.ts";
 import { GEMM_MANIFEST, needsRelaxedSimd } from "./gemm/manifest.ts";
+import { allQuantizedKernels } from "./quantized/manifest.ts";
 
 /** One kernel function's listing. */
 export interface KernelListing {
   /** Kernel name, encoding its variant (e.g. `gemm_s8s8_3x12c4_relaxed`). */
   readonly name: string;
-  /** Family folder it comes from: gemm, bfp or f32. */
+  /** Family folder it comes from: gemm, bfp, f32 or quantized. */
   readonly family: string;
   /** WAT-like text. */
   readonly text: string;
@@ -48,7 +49,14 @@ export function kernelListings(relaxed = hasRelaxedSimd()): KernelListing[] {
     family: "f32",
     text: m.listing(),
   }));
+  const quantized = allQuantizedKernels().map((m) => ({
+    name: m.name,
+    family: "quantized",
+    text: m.listing(),
+  }));
   const unique = new Map<string, KernelListing>();
-  for (const k of [...gemm, ...bfp, ...f32]) unique.set(k.name, k);
+  for (const k of [...gemm, ...bfp, ...f32, ...quantized]) {
+    unique.set(k.name, k);
+  }
   return [...unique.values()];
 }

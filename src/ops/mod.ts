@@ -19,6 +19,7 @@ import { matmulOps } from "./matmul.ts";
 import { normalizationOps } from "./normalization.ts";
 import { optimizerOps } from "./optimizer_ops.ts";
 import { quantizeOps } from "./quantize_ops.ts";
+import { quantizedMatMulOps } from "./quantized_matmul.ts";
 import { reduceOps } from "./reduce.ts";
 import { shapeOps } from "./shape_ops.ts";
 import { sliceSplitOps } from "./slice_split.ts";
@@ -41,6 +42,7 @@ const REGISTRY: ReadonlyMap<string, OpDef> = new Map(
     ...normalizationOps,
     ...optimizerOps,
     ...quantizeOps,
+    ...quantizedMatMulOps,
     ...reduceOps,
     ...shapeOps,
     ...sliceSplitOps,

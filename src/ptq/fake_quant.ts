@@ -82,23 +82,9 @@ export function fakeQuantise(graph: Graph, options: FakeQuantOptions): Graph {
   for (const site of inputs) {
     for (const nodeName of site.nodes) {
       const node = byName.get(nodeName)!;
-      const wIndex = node.inputs.findIndex((n) => constants.has(n));
-      if (wIndex !== 1) {
-        throw new PtqError(
-          `Linear '${nodeName}' has its weight as input ${wIndex}; only x·W is supported.`,
-        );
-      }
-      const w = node.inputs[1];
+      const { w, t, axis } = linearWeight(graph, node);
       let wq = quantisedWeights.get(w);
       if (wq === undefined) {
-        const t = graph.constants.get(w)!;
-        if (t.shape.length !== 2 || t.dtype !== "f32") {
-          throw new PtqError(
-            `Weight '${w}' of '${nodeName}' is ${t.dtype}[${t.shape}]; only 2-D f32 weights are supported.`,
-          );
-        }
-        const axis =
-          node.op === "Gemm" && intAttr(node.attrs, "transB", 0) === 1 ? 0 : 1;
         const q = quantiseWeight(
           t.data as Float32Array,
           t.shape[0],
@@ -136,22 +122,7 @@ export function fakeQuantise(graph: Graph, options: FakeQuantOptions): Graph {
     const qmin = c("ptq_qmin", 0);
     const qmax = c("ptq_qmax", activationQmax(p.bits));
     const zero = c("ptq_zero_point", p.zeroPoint);
-    const info: Attrs = {
-      ptq_bits: attr.int(p.bits),
-      ptq_lo: attr.float(p.lo),
-      ptq_hi: attr.float(p.hi),
-      ptq_scale: attr.float(p.scale),
-      // LSQ+ learns a real-valued offset, so its z is not an integer.
-      ptq_zero_point: Number.isInteger(p.zeroPoint)
-        ? attr.int(p.zeroPoint)
-        : attr.float(p.zeroPoint),
-      ...(options.alpha === undefined
-        ? {}
-        : { ptq_alpha: attr.float(options.alpha) }),
-      ...(options.method === undefined
-        ? {}
-        : { ptq_method: attr.string(options.method) }),
-    };
+    const info = quantiserAttrs(p, options);
     const steps: [string, string, string[], Attrs][] = [
       ["Div", "ptq_div", [v, scale], {}],
       ["Add", "ptq_shift", [`${v}.ptq_div`, zeroHalf], {}],
@@ -180,6 +151,58 @@ export function fakeQuantise(graph: Graph, options: FakeQuantOptions): Graph {
     }
   }
   return withParts(graph, { nodes: out, constants, types });
+}
+
+/** What `--dump-ir` shows of an activation quantiser: range, step, α, method. */
+export function quantiserAttrs(
+  p: ActivationParams,
+  calibration: Pick<FakeQuantOptions, "alpha" | "method">,
+): Attrs {
+  return {
+    ptq_bits: attr.int(p.bits),
+    ptq_lo: attr.float(p.lo),
+    ptq_hi: attr.float(p.hi),
+    ptq_scale: attr.float(p.scale),
+    // LSQ+ learns a real-valued offset, so its z is not an integer.
+    ptq_zero_point: Number.isInteger(p.zeroPoint)
+      ? attr.int(p.zeroPoint)
+      : attr.float(p.zeroPoint),
+    ...(calibration.alpha === undefined
+      ? {}
+      : { ptq_alpha: attr.float(calibration.alpha) }),
+    ...(calibration.method === undefined
+      ? {}
+      : { ptq_method: attr.string(calibration.method) }),
+  };
+}
+
+/** A linear's weight: its name, tensor and output-channel axis. */
+export interface LinearWeight {
+  /** The weight constant's name. */
+  readonly w: string;
+  /** Its value, 2-D f32. */
+  readonly t: Tensor;
+  /** 1 for x·W (`[in, out]`), 0 for a Gemm with transB (`[out, in]`). */
+  readonly axis: 0 | 1;
+}
+
+/** The constant 2-D f32 weight linear `node` reads as input 1; else a PtqError. */
+export function linearWeight(graph: Graph, node: Node): LinearWeight {
+  const wIndex = node.inputs.findIndex((n) => graph.constants.has(n));
+  if (wIndex !== 1) {
+    throw new PtqError(
+      `Linear '${node.name}' has its weight as input ${wIndex}; only x·W is supported.`,
+    );
+  }
+  const w = node.inputs[1];
+  const t = graph.constants.get(w)!;
+  if (t.shape.length !== 2 || t.dtype !== "f32") {
+    throw new PtqError(
+      `Weight '${w}' of '${node.name}' is ${t.dtype}[${t.shape}]; only 2-D f32 weights are supported.`,
+    );
+  }
+  const transB = node.op === "Gemm" && intAttr(node.attrs, "transB", 0) === 1;
+  return { w, t, axis: transB ? 0 : 1 };
 }
 
 /**

@@ -124,6 +124,8 @@ export interface QuantisedWeight {
   readonly values: Float32Array;
   /** Δ_j per output channel. */
   readonly scales: Float32Array;
+  /** The integer codes q (|q| ≤ 2^(w−1) − 1), same layout as the input. */
+  readonly codes: Int16Array;
 }
 
 /** Round half away from zero. */
@@ -158,12 +160,13 @@ export function quantiseWeight(
     scales[c] = s > 0 ? s : 1;
   }
   const values = new Float32Array(rows * cols);
+  const codes = new Int16Array(rows * cols);
   for (let i = 0; i < rows * cols; i++) {
     const s = scales[channelOf(i)];
-    const q = Math.max(-qmax, Math.min(qmax, roundHalfAway(data[i] / s)));
-    values[i] = q * s;
+    codes[i] = Math.max(-qmax, Math.min(qmax, roundHalfAway(data[i] / s)));
+    values[i] = codes[i] * s;
   }
-  return { values, scales };
+  return { values, scales, codes };
 }
 
 /** One calibrated activation site. */

@@ -375,15 +375,51 @@ Deno.test("calibrate CLI + compile --infer --dump-ir show α and scales", async 
       "--dump-ir",
       dump,
     ];
+    const lastDump = async () => {
+      const names = [...Deno.readDirSync(dump)].map((e) => e.name).sort();
+      return [
+        names.at(-1)!,
+        await Deno.readTextFile(join(dump, names.at(-1)!)),
+      ];
+    };
     assert.equal(await compileCommand(args), 0);
-    const last = [...Deno.readDirSync(dump)].map((e) => e.name).sort().at(-1)!;
-    assert.match(last, /_ptq\.ir$/);
-    const text = await Deno.readTextFile(join(dump, last));
+    const [last, text] = await lastDump();
+    assert.match(last, /_ptq-int\.ir$/);
+    assert.equal(text.match(/= QuantizedMatMul\(/g)?.length, 14);
     assert.match(text, /ptq_alpha=1\.0/);
     assert.match(text, /ptq_scale=/);
     assert.match(text, /ptq_zero_point=/);
-    assert.match(text, /\.ptq_scale/);
-    assert.match(text, /\.ptq_w8/);
+    assert.match(text, /\.ptq_q8: i8\[/);
+    assert.match(text, /\.ptq_wscale/);
+    await Deno.remove(dump, { recursive: true });
+    assert.equal(await compileCommand([...args, "--fake-quant"]), 0);
+    const [lastFake, textFake] = await lastDump();
+    assert.match(lastFake, /_ptq\.ir$/);
+    assert.doesNotMatch(textFake, /QuantizedMatMul/);
+    assert.match(textFake, /\.ptq_scale/);
+    assert.match(textFake, /\.ptq_w8/);
+    await assert.rejects(
+      () => compileCommand([MODEL, "--fake-quant"]),
+      /--fake-quant only applies with --infer/,
+    );
+    const w16a8 = [MODEL, "--infer", "--precision", "w16a8"];
+    await assert.rejects(
+      () => compileCommand([...w16a8, "--calibration", cal, "--seq", "16"]),
+      (e: Error) =>
+        e instanceof UsageError &&
+        /Weight bits 16 exceed the int8 kernels' 8/.test(e.message),
+    );
+    assert.equal(
+      await compileCommand([
+        ...w16a8,
+        "--calibration",
+        cal,
+        "--seq",
+        "16",
+        "--fake-quant",
+      ]),
+      0,
+    );
     await assert.rejects(
       () => compileCommand([MODEL, "--infer", "--precision", "w8a8"]),
       /--infer needs --calibration/,

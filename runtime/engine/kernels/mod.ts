@@ -15,6 +15,7 @@ import { matmulKernels } from "./matmul.ts";
 import { movementKernels } from "./movement.ts";
 import { outlierMapKernels } from "./outlier_map.ts";
 import { quantizeKernels } from "./quantize.ts";
+import { quantizedMatMulKernels } from "./quantized_matmul.ts";
 import { reduceKernels } from "./reduce.ts";
 import { trainingKernels } from "./training.ts";
 import type { KernelFactory, KernelTable } from "./types.ts";
@@ -28,7 +29,8 @@ export type DispatchTable = ReadonlyMap<string, readonly KernelFactory[]>;
 /**
  * The engine's dispatch table: the f32 GEMM (tile `gemm`) for products,
  * the generated f32 kernels, the integer path of the quantising recipes
- * (BFP maps, outlier maps, int8 GEMM), then the TypeScript kernels.
+ * (BFP maps, outlier maps, int8 GEMM), the post-training integer linear,
+ * then the TypeScript kernels.
  */
 export function dispatchTable(gemm: GemmParams): DispatchTable {
   const tables: KernelTable[] = [
@@ -37,6 +39,7 @@ export function dispatchTable(gemm: GemmParams): DispatchTable {
     quantizeKernels,
     outlierMapKernels,
     intMatMulKernels,
+    quantizedMatMulKernels,
     movementKernels,
     elementwiseKernels,
     reduceKernels,

@@ -94,6 +94,7 @@ export const OPCODES = {
   "i32.load16_u": mem(0x2f, 1),
   "i32.store": mem(0x36, 2),
   "f32.store": mem(0x38, 2),
+  "f64.load": mem(0x2b, 3),
   "i32.store8": mem(0x3a, 0),
   "i32.store16": mem(0x3b, 1),
 
@@ -133,6 +134,7 @@ export const OPCODES = {
   "f32.div": core(0x95),
   "f32.max": core(0x97),
   "f64.sqrt": core(0x9f),
+  "f64.add": core(0xa0),
   "f64.sub": core(0xa1),
   "f64.mul": core(0xa2),
   "f64.div": core(0xa3),
