@@ -48,7 +48,6 @@ import {
 } from "../src/ptq/dev_eval.ts";
 import type { GlueExample } from "../runtime/data/glue.ts";
 import type { BertTokenizer } from "../runtime/data/tokenizer.ts";
-import { dynamicQuantizeOnnx } from "../src/ptq/dynamic_quantize_onnx.ts";
 import { PtqError } from "../src/ptq/params.ts";
 import {
   type FineTunedRun,
@@ -68,13 +67,7 @@ import {
   type CellResult,
   ptqTable,
 } from "../src/ptq/table.ts";
-import {
-  engineSpeed,
-  ortRunner,
-  ortSpeed,
-  type SpeedRow,
-  speedTable,
-} from "./ptq_speed.ts";
+import { ptqThroughput, readJson, VOCAB } from "./ptq_speed.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   tasks: {
@@ -137,7 +130,6 @@ ${formatOptions(OPTIONS)}`;
 
 const MARK_START = "<!-- ptq-table:start -->";
 const MARK_END = "<!-- ptq-table:end -->";
-const VOCAB = "../shared/models/tessera-bert-mini/vocab.txt";
 /** The shape the fine-tuning runs exported `model.onnx` at. */
 const EXPORT_BATCH = 32;
 const EXPORT_SEQ = 128;
@@ -163,14 +155,6 @@ function seedList(text: string): number[] {
     );
   }
   return seeds;
-}
-
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(Deno.readTextFileSync(file)) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 const fmtTime = (s: number) =>
@@ -301,7 +285,7 @@ async function ptqBench(argv: readonly string[]): Promise<number> {
   console.error(
     `ptq: ${cells.length} cells, ${finished} done, ${todo.length} to run`,
   );
-  const speed = o.get("no-speed") === true ? "" : await throughput(
+  const speed = o.get("no-speed") === true ? "" : await ptqThroughput(
     reportOnly,
     resolveTask(str("speed-task", "sst2")),
     runDir,
@@ -445,97 +429,6 @@ async function ptqBench(argv: readonly string[]): Promise<number> {
     );
   }
   return 0;
-}
-
-/**
- * Throughput at the exported models' shape (32 × 128, real dev sentences
- * of `task`), cached in `<out>/throughput.json`; also the dev score of ONNX
- * Runtime's dynamic int8 model, to show what its speed buys.
- */
-async function throughput(
-  reportOnly: boolean,
-  task: GlueTaskName,
-  runDir: (task: string, recipe: string) => string,
-  out: string,
-  runs: number,
-  tokenizer: BertTokenizer,
-): Promise<string> {
-  const file = join(out, "throughput.json");
-  type Cached = { rows: SpeedRow[]; ortInt8Dev: Record<string, number> };
-  let cached = readJson<Cached>(file);
-  if (cached === undefined && reportOnly) return "";
-  if (cached === undefined) {
-    const files = {
-      model: "",
-      task,
-      data: join("../shared/data", task),
-      vocab: VOCAB,
-    };
-    const dev = await readSplit(files, "dev");
-    const fixed = lengthSortedBatches(dev, tokenizer, 32, 128, true);
-    const batch = fixed[fixed.length >> 1].batch;
-    const int8Run = await loadFineTunedRun(runDir(task, "int8-a2"));
-    const f32Graph = servedGraph(int8Run.spec, 32, 128);
-    const int8Graph = servedGraph(int8Run.spec, 32, 128, int8Run.recipe);
-    const f32Bytes = Deno.readFileSync(
-      join(runDir(task, "int8-a2"), "model.onnx"),
-    );
-    const { bytes: dynBytes } = dynamicQuantizeOnnx(f32Bytes);
-    const rows: SpeedRow[] = [
-      await engineSpeed("tessera engine, f32", f32Graph, batch, runs),
-      await engineSpeed(
-        "tessera engine, int8-a2 served int8",
-        int8Graph,
-        batch,
-        runs,
-      ),
-    ];
-    // onnxruntime-web fixes its thread count when its WASM module first
-    // loads, so only onnxruntime-node also runs on two threads.
-    for (const threads of [1, 2]) {
-      for (
-        const which of threads === 1
-          ? ["node", "web"] as const
-          : ["node"] as const
-      ) {
-        for (
-          const [label, bytes] of [["f32", f32Bytes], [
-            "dynamic int8",
-            dynBytes,
-          ]] as const
-        ) {
-          const row = await ortSpeed(
-            which,
-            label,
-            bytes,
-            f32Graph,
-            batch,
-            threads,
-            runs,
-          );
-          console.error(
-            `speed: ${row.engine} ×${threads}: ${row.ms.toFixed(0)} ms`,
-          );
-          rows.push(row);
-        }
-      }
-    }
-    const ortInt8 = await scoreSplit(
-      task,
-      dev,
-      fixed,
-      () => f32Graph,
-      await ortRunner(dynBytes),
-    );
-    cached = { rows, ortInt8Dev: ortInt8.metrics };
-    await Deno.writeTextFile(file, JSON.stringify(cached, null, 1));
-  }
-  const dev = Object.entries(cached.ortInt8Dev).map(([m, v]) =>
-    `${m} ${(100 * v).toFixed(1)}`
-  ).join(", ");
-  return `${speedTable(cached.rows)}\nModel: ${
-    runDir(task, "int8-a2")
-  } (${task}); onnxruntime's dynamic int8 version of it scores ${dev} on the ${task} dev set.\n`;
 }
 
 if (import.meta.main) runMain(ptqBench, USAGE);

@@ -4,7 +4,9 @@
  * by `--seed`, measures every linear-layer input in the reference executor,
  * chooses clipping ranges by MinMax or by Token-Wise Clipping's coarse α
  * search, optionally followed by its LSQ+ fine stage (`--lsq`), and writes
- * `DIR/quant_params.json` for `compile --infer`.
+ * `DIR/quant_params.json` for `compile --infer`. `--gamma-migration` (the
+ * rest of Outlier Suppression) or `--smooth-quant ALPHA` rewrite the graph
+ * first; the params record which, so `compile --infer` does the same.
  *
  * @module
  */
@@ -21,7 +23,10 @@ import {
   engineRunner,
   type Method,
   METHODS,
+  referenceRunner,
 } from "../ptq/calibrate.ts";
+import { cachedCompile } from "../ptq/strategies.ts";
+import { applyTransforms, measureTransforms } from "../ptq/transforms.ts";
 import {
   PARAMS_FILE,
   parsePrecision,
@@ -32,6 +37,7 @@ import {
 import type { GlueSplit } from "../../runtime/data/glue_tasks.ts";
 import {
   formatOptions,
+  numberOption,
   type OptionSpec,
   parseCommand,
   UsageError,
@@ -78,6 +84,17 @@ const OPTIONS: Record<string, OptionSpec> = {
     value: "N",
     help: "truncate longer inputs (default 128)",
   },
+  "gamma-migration": {
+    kind: "flag",
+    help:
+      "migrate every LayerNorm's γ into the next linears first (Outlier Suppression with --method token-clipping)",
+  },
+  "smooth-quant": {
+    kind: "string",
+    value: "ALPHA",
+    help:
+      "SmoothQuant first, with migration strength ALPHA in (0, 1) (the paper's 0.5)",
+  },
   ...LSQ_OPTIONS,
   engine: {
     kind: "flag",
@@ -101,7 +118,9 @@ token-wise clipping (one global ratio α searched down from 1.0 in 0.01 steps,
 10 candidates at ≥ 8 activation bits, 30 below, scored by the output MSE vs
 f32), then with --lsq its fine stage: every quantiser's scale and offset
 learned (LSQ+) against the f32 outputs, --lsq-epochs over the calibration set.
-Weights are per-output-channel symmetric. Writes DIR/${PARAMS_FILE}.
+Weights are per-output-channel symmetric. --gamma-migration or --smooth-quant
+rewrite the model first (recorded, so compile --infer repeats it). Writes
+DIR/${PARAMS_FILE}.
 
 Options:
 ${formatOptions(OPTIONS)}`;
@@ -135,6 +154,21 @@ export async function calibrateCommand(
       `Unknown --method '${method}'; use ${METHODS.join(" or ")}.`,
     );
   }
+  const smoothAlpha = options.has("smooth-quant")
+    ? numberOption(
+      args,
+      "smooth-quant",
+      0.5,
+      (a) => a > 0 && a < 1,
+      "in (0, 1)",
+    )
+    : undefined;
+  const gammaMigration = options.get("gamma-migration") === true;
+  if (gammaMigration && smoothAlpha !== undefined) {
+    throw new UsageError(
+      "--gamma-migration and --smooth-quant rewrite the same LayerNorms; choose one.",
+    );
+  }
   const samples = (options.get("samples") as number | undefined) ??
     DEFAULT_SAMPLES;
   const seed = (options.get("seed") as number | undefined) ?? 1;
@@ -159,9 +193,18 @@ export async function calibrateCommand(
   );
   const { graph } = importOnnxFile(files.model);
   const started = performance.now();
-  const compile = (batch: number, seq: number) =>
-    runPipeline(graph, { batch, seq, dims: {} }, FORWARD_PIPELINE);
+  const f32 = cachedCompile((batch: number, seq: number) =>
+    runPipeline(graph, { batch, seq, dims: {} }, FORWARD_PIPELINE)
+  );
   const runner = options.get("engine") === true ? engineRunner() : undefined;
+  const transforms = await measureTransforms(
+    f32,
+    batches,
+    options.get("engine") === true ? engineRunner() : referenceRunner,
+    { gammaMigration, smoothAlpha },
+  );
+  const compile = (batch: number, seq: number) =>
+    applyTransforms(f32(batch, seq), transforms);
   const coarse = await calibrate(
     compile,
     batches,
@@ -182,9 +225,12 @@ export async function calibrateCommand(
       ),
     runner,
   );
-  const params = lsq === undefined
-    ? coarse
-    : await runFineStage(compile, batches, coarse, lsq, runner);
+  const params = {
+    ...(lsq === undefined
+      ? coarse
+      : await runFineStage(compile, batches, coarse, lsq, runner)),
+    ...(transforms === undefined ? {} : { transforms }),
+  };
   await Deno.mkdir(out, { recursive: true });
   const file = join(out, PARAMS_FILE);
   await Deno.writeTextFile(file, JSON.stringify(params, null, 1) + "\n");

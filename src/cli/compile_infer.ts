@@ -8,7 +8,9 @@
  * `ptq_scale`, `ptq_zero_point`, `ptq_lo`, `ptq_hi` and reads the weight's
  * codes `<W>.ptq_q{bits}` and scales `<W>.ptq_wscale`. `--fake-quant` keeps
  * f32 products instead (the `ptq` rewrite of `src/ptq/fake_quant.ts`, any
- * width 2–16: `NNN_ptq.ir`).
+ * width 2–16: `NNN_ptq.ir`). When the calibration ran gamma migration or
+ * SmoothQuant first, the same rewrite comes before the quantisers (its own
+ * dump, `NNN_gamma-migration.ir` or `NNN_smooth-quant.ir`).
  *
  * @module
  */
@@ -19,6 +21,7 @@ import { printGraph } from "../ir/printer.ts";
 import { verify } from "../ir/verify.ts";
 import { fakeQuantise } from "../ptq/fake_quant.ts";
 import { integerLinears } from "../ptq/integer_linear.ts";
+import { applyTransforms } from "../ptq/transforms.ts";
 import {
   parsePrecision,
   type Precision,
@@ -120,7 +123,12 @@ export function compileInferGraph(
   const quantise = fake ? fakeQuantise : integerLinears;
   let quantised: Graph;
   try {
-    quantised = quantise(compiled, {
+    const transformed = applyTransforms(
+      compiled,
+      params.transforms,
+      (name, g) => observe?.(++step, name, g),
+    );
+    quantised = quantise(transformed, {
       weightBits: precision.weightBits,
       sites: new Map(params.sites.map((s) => [s.value, s])),
       alpha: params.alpha,
@@ -167,8 +175,14 @@ export async function compileInferCommand(
   const params = readQuantParams(dir);
   console.log(summarize(graph, quantised, folded, opset));
   const products = quantised.nodes.filter((n) => n.op === "QuantizedMatMul");
+  const t = params.transforms;
+  const before = t?.gammaMigration
+    ? "gamma migration, "
+    : t?.smoothQuant !== undefined
+    ? `SmoothQuant α ${t.smoothQuant.alpha}, `
+    : "";
   console.log(
-    `ptq        ${precision.name} (${params.method}, α = ${params.alpha}) — ${params.sites.length} activation quantisers, calibrated MSE ${params.mse}; ${
+    `ptq        ${precision.name} (${before}${params.method}, α = ${params.alpha}) — ${params.sites.length} activation quantisers, calibrated MSE ${params.mse}; ${
       args.options.get("fake-quant") === true
         ? "f32 products (fake quant)"
         : `${products.length} linears on the int8 GEMM`

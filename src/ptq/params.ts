@@ -17,6 +17,8 @@
  * @module
  */
 
+import type { OutlierTransforms } from "./transforms.ts";
+
 /** A W{w}A{a} precision. */
 export interface Precision {
   /** Its name, e.g. `w8a8`. */
@@ -199,6 +201,8 @@ export interface QuantParams {
   readonly sites: readonly SiteParams[];
   /** The LSQ+ fine stage, when it ran (`src/ptq/lsq_train.ts`). */
   readonly lsq?: LsqRecord;
+  /** Gamma migration or SmoothQuant ahead of the quantisers, if any. */
+  readonly transforms?: OutlierTransforms;
 }
 
 /** What the LSQ+ fine stage records in the params file. */

@@ -21,12 +21,8 @@
  */
 
 import type { BatchEncoding } from "../../runtime/data/encoding.ts";
-import { feedsFor } from "../analysis/model_feeds.ts";
-import { rowTokens } from "../analysis/outlier_report.ts";
 import type { Graph } from "../ir/graph.ts";
-import { migrateGamma } from "../passes/gamma_migration.ts";
 import { llmInt8 } from "../passes/llm_int8.ts";
-import { smoothQuant } from "../passes/smooth_quant.ts";
 import {
   calibrate,
   type CompileFor,
@@ -36,6 +32,7 @@ import {
 import { fakeQuantise } from "./fake_quant.ts";
 import { decomposeLlmInt8 } from "./llm_int8_graph.ts";
 import { parsePrecision, PtqError } from "./params.ts";
+import { applyTransforms, measureTransforms } from "./transforms.ts";
 
 /** The strategies, in table order. */
 export const STRATEGIES = [
@@ -88,39 +85,6 @@ export function parseStrategy(name: string): Strategy {
     );
   }
   return name as Strategy;
-}
-
-/**
- * Per-channel max|x_j| of every LayerNorm output over the real tokens of
- * `batches` — SmoothQuant's activation statistics.
- */
-export async function layerNormMaxima(
-  compile: CompileFor,
-  batches: readonly BatchEncoding[],
-  run: Runner,
-): Promise<Map<string, Float64Array>> {
-  const stats = new Map<string, Float64Array>();
-  for (const batch of batches) {
-    const graph = compile(batch.batchSize, batch.seqLength);
-    const values = graph.nodes.filter((n) => n.op === "LayerNorm").map((n) =>
-      n.outputs[0]
-    );
-    const out = await run(graph, feedsFor(graph, batch), values);
-    for (const value of values) {
-      const t = out.get(value)!;
-      const width = t.shape[t.shape.length - 1];
-      const token = rowTokens(batch, t.data.length / width);
-      let max = stats.get(value);
-      if (max === undefined) stats.set(value, max = new Float64Array(width));
-      for (let r = 0; r < t.data.length / width; r++) {
-        if (token(r) === undefined) continue;
-        for (let j = 0; j < width; j++) {
-          max[j] = Math.max(max[j], Math.abs(t.data[r * width + j]));
-        }
-      }
-    }
-  }
-  return stats;
 }
 
 /** Fake quantisation of `base` with calibration by `method` at `precision`. */
@@ -181,7 +145,9 @@ export async function prepareStrategy(
       );
     case "os-w8a8":
     case "os-w6a6": {
-      const migrated = cachedCompile((b, s) => migrateGamma(f32(b, s)).graph);
+      const migrated = cachedCompile((b, s) =>
+        applyTransforms(f32(b, s), { gammaMigration: true })
+      );
       return await quantised(
         migrated,
         batches,
@@ -199,9 +165,12 @@ export async function prepareStrategy(
         ),
       };
     case "smoothquant-w8a8": {
-      const stats = await layerNormMaxima(f32, batches, newRunner());
+      const transforms = await measureTransforms(f32, batches, newRunner(), {
+        gammaMigration: false,
+        smoothAlpha: SMOOTH_ALPHA,
+      });
       const smoothed = cachedCompile((b, s) =>
-        smoothQuant(f32(b, s), stats, { alpha: SMOOTH_ALPHA }).graph
+        applyTransforms(f32(b, s), transforms)
       );
       return await quantised(
         smoothed,

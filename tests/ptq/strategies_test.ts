@@ -22,11 +22,11 @@ import { PtqError } from "../../src/ptq/params.ts";
 import {
   cachedCompile,
   isCalibrated,
-  layerNormMaxima,
   parseStrategy,
   prepareStrategy,
   STRATEGIES,
 } from "../../src/ptq/strategies.ts";
+import { layerNormMaxima } from "../../src/ptq/transforms.ts";
 
 const MODEL = "../shared/models/bert-tiny-random/model.onnx";
 const SST2 = "../shared/data/SST-2";
