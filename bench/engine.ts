@@ -16,7 +16,9 @@
  * run on one), the steps of all of them alternating, with the memory of each: the arena and the bytes of
  * activations saved from the forward pass for the backward pass
  * (`saved_bytes.ts`); `--profile` prints each recipe's milliseconds per
- * operator.
+ * operator. A recipe may carry `+attention-int` (integer Q·Kᵀ and P·V) and
+ * `+recompute` (the backward recomputes GELU and softmax inputs), e.g.
+ * `int8+attention-int+recompute`.
  *
  * @module
  */
@@ -34,6 +36,10 @@ import { runPipeline } from "../src/passes/pipeline.ts";
 import { realFeeds, SHARED } from "../tests/models/model_inputs.ts";
 import { compileTraining } from "../src/passes/training_pipeline.ts";
 import { parseRecipe } from "../src/recipes/mod.ts";
+import {
+  RECOMPUTE_TARGETS,
+  type RecomputeTarget,
+} from "../src/passes/recompute.ts";
 import { initialTrainingState } from "../src/training/state.ts";
 import { savedActivationBytes } from "./saved_bytes.ts";
 import { medianMs, ortFeeds } from "./timing.ts";
@@ -199,13 +205,24 @@ async function trainer(
   imported: Graph,
   feeds: Map<string, Tensor>,
 ) {
+  const [name, ...variants] = recipe.split("+");
+  for (const v of variants) {
+    if (v !== "attention-int" && v !== "recompute") {
+      throw new Error(`Unknown recipe variant '+${v}' in '${recipe}'.`);
+    }
+  }
   const program = compileTraining(imported, {
     batch,
     seq: SEQ,
     head: "classification:2",
     lr: 2e-5,
     totalSteps: 1000,
-    recipe: parseRecipe(recipe),
+    recipe: parseRecipe(name, {
+      attentionInt: variants.includes("attention-int") || undefined,
+    }),
+    recompute: variants.includes("recompute")
+      ? Object.keys(RECOMPUTE_TARGETS) as RecomputeTarget[]
+      : [],
   });
   const state = initialTrainingState(program.gradients, 1, program.params);
   const labels = tensor(

@@ -3,7 +3,8 @@
  * the weights preserved so they stay trainable), a task head, dropout,
  * autodiff and the optimizer — the graph one call of the trainer runs per
  * batch — and then the precision recipe's passes (`src/recipes`) on the step graph
- * (training rounding, seeded by `step`) and on the evaluation graph.
+ * (training rounding, seeded by `step`) and on the evaluation graph, and
+ * on the step, optionally, the `recompute` pass.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import { attachHead } from "./attach_head.ts";
 import { autodiff } from "./autodiff.ts";
 import { type DropoutOptions, insertDropout } from "./insert_dropout.ts";
 import { appendOptimizer, type OptimizerOptions } from "./optimizer.ts";
+import { recomputePass, type RecomputeTarget } from "./recompute.ts";
 import {
   FORWARD_PIPELINE,
   type PassObserver,
@@ -47,6 +49,8 @@ export interface TrainingCompileOptions
   readonly dropout?: Omit<DropoutOptions, "seed" | "step">;
   /** Sees the step graph after each recipe pass (for `--dump-ir`). */
   readonly observe?: PassObserver;
+  /** Saved inputs the backward computes again instead (default none). */
+  readonly recompute?: readonly RecomputeTarget[];
 }
 
 /** The graphs a fine-tuning run needs. */
@@ -116,7 +120,12 @@ export function compileTraining(
     step: runPipeline(
       step,
       shapes,
-      recipePasses(trainingTarget(recipe, salt)),
+      [
+        ...recipePasses(trainingTarget(recipe, salt)),
+        ...(options.recompute?.length
+          ? [recomputePass(options.recompute)]
+          : []),
+      ],
       options.observe,
     ),
     params: headed.params,
