@@ -22,6 +22,7 @@ import { verify } from "../ir/verify.ts";
 import { fakeQuantise } from "../ptq/fake_quant.ts";
 import { integerLinears } from "../ptq/integer_linear.ts";
 import { applyTransforms } from "../ptq/transforms.ts";
+import { exportOnnx } from "../export/onnx_export.ts";
 import {
   parsePrecision,
   type Precision,
@@ -41,6 +42,12 @@ export const INFER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     help:
       "post-training integer inference on the int8 kernels, with --precision and --calibration",
   },
+  onnx: {
+    kind: "string",
+    value: "FILE",
+    help:
+      "with --infer: also write the integer model as standard ONNX (MatMulInteger) to FILE",
+  },
   "fake-quant": {
     kind: "flag",
     help:
@@ -58,7 +65,7 @@ export const INFER_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 export function checkInferOptions({ options }: ParsedArgs): boolean {
   const infer = options.get("infer") === true;
   if (!infer) {
-    for (const name of ["calibration", "fake-quant"]) {
+    for (const name of ["calibration", "fake-quant", "onnx"]) {
       if (options.has(name)) {
         throw new UsageError(`--${name} only applies with --infer.`);
       }
@@ -190,6 +197,11 @@ export async function compileInferCommand(
   );
   if (dumpDir !== undefined) {
     console.log(`dumps      ${dumps.length} files in ${dumpDir}`);
+  }
+  const onnxFile = args.options.get("onnx") as string | undefined;
+  if (onnxFile !== undefined) {
+    await Deno.writeFile(onnxFile, exportOnnx(quantised));
+    console.log(`onnx       ${onnxFile}`);
   }
   return 0;
 }

@@ -9,6 +9,7 @@
  */
 
 import { lowerGelu, type Lowering, lowerReduce, lowerSplit } from "./lower.ts";
+import { lowerQuantizedMatMul } from "./lower_quantized.ts";
 
 /** How one IR operator exports. */
 export interface ExportRule {
@@ -111,6 +112,12 @@ const RULES: ReadonlyMap<string, ExportRule> = new Map([
   ["Split", { onnxOp: "Split", since: 18, lower: lowerSplit }],
   ["Gelu", { onnxOp: "Gelu", since: 20, lower: lowerGelu }],
   ["LayerNorm", { onnxOp: "LayerNormalization", since: 17 }],
+  // No ONNX op has its semantics at any opset: always the lowered form.
+  ["QuantizedMatMul", {
+    onnxOp: "MatMulInteger",
+    since: Infinity,
+    lower: lowerQuantizedMatMul,
+  }],
 ]);
 
 /** How IR operator `op` exports, or `undefined` when it has no ONNX form. */

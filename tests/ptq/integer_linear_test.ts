@@ -33,6 +33,8 @@ import {
   quantiseWeight,
 } from "../../src/ptq/params.ts";
 import { relativeError } from "../engine/helpers.ts";
+import { exportOnnx } from "../../src/export/onnx_export.ts";
+import { relativeError as ortError, runOrt } from "../export/ort_run.ts";
 
 /** A deterministic generator in [−0.5, 0.5). */
 function lcg(seed: number): () => number {
@@ -308,5 +310,25 @@ Deno.test("bert-tiny on integer kernels: as the reference, close to fake quant",
     assert.ok(relativeError(got, reference) < 1e-5, precision);
     const fake = execute(fakeQuantise(f32, options), feeds).get("logits")!;
     assert.ok(relativeError(got, fake) < 1e-3, `${precision} vs fake quant`);
+    // As standard ONNX (QuantizeLinear-style codes, MatMulInteger), in ORT.
+    const ort = await runOrt(exportOnnx(q), feeds);
+    const e = ortError(got, ort.logits);
+    assert.ok(e < 1e-5, `${precision}: ORT on the exported model ${e}`);
   }
+  // LSQ+'s real offsets have no MatMulInteger form: refused, by node.
+  const p = parsePrecision("w8a8");
+  const params = await calibrate(compile, batches, p, "minmax");
+  const real = params.sites.map((s) => ({
+    ...s,
+    zeroPoint: s.zeroPoint + 0.25,
+  }));
+  const b = batches[0];
+  const q = integerLinears(compile(b.batchSize, b.seqLength), {
+    weightBits: 8,
+    sites: new Map(real.map((s) => [s.value, s])),
+  });
+  assert.throws(
+    () => exportOnnx(q),
+    /QuantizedMatMul.*not an integer \(LSQ\+'s learned offset\)/s,
+  );
 });

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { Engine } from "../../runtime/engine/mod.ts";
@@ -382,7 +383,11 @@ Deno.test("calibrate CLI + compile --infer --dump-ir show α and scales", async 
         await Deno.readTextFile(join(dump, names.at(-1)!)),
       ];
     };
-    assert.equal(await compileCommand(args), 0);
+    const onnx = join(dir, "w8a8.onnx");
+    assert.equal(await compileCommand([...args, "--onnx", onnx]), 0);
+    const session = await ort.InferenceSession.create(onnx);
+    assert.deepEqual(session.outputNames, ["logits"]);
+    await session.release();
     const [last, text] = await lastDump();
     assert.match(last, /_ptq-int\.ir$/);
     assert.equal(text.match(/= QuantizedMatMul\(/g)?.length, 14);
