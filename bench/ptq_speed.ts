@@ -4,7 +4,8 @@
  * recipe serves it; W8A8 post-training quantisation on the int8 kernels and
  * as its f32 emulation) and by onnxruntime-node and onnxruntime-web (f32,
  * and their own dynamic int8 quantisation of the same model), on one batch
- * of real dev sentences, one thread (ONNX Runtime also on two).
+ * of real dev sentences, one thread (ONNX Runtime also on two); ONNX Runtime
+ * also runs tessera's W8A8 model exported as standard ONNX.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import {
 } from "../src/ptq/calibrate.ts";
 import { lengthSortedBatches, scoreSplit } from "../src/ptq/dev_eval.ts";
 import { dynamicQuantizeOnnx } from "../src/ptq/dynamic_quantize_onnx.ts";
+import { exportOnnx } from "../src/export/onnx_export.ts";
 import { fakeQuantise } from "../src/ptq/fake_quant.ts";
 import { integerLinears } from "../src/ptq/integer_linear.ts";
 import { parsePrecision } from "../src/ptq/params.ts";
@@ -252,10 +254,11 @@ export async function ptqThroughput(
           : ["node"] as const
       ) {
         for (
-          const [label, bytes] of [["f32", f32Bytes], [
-            "dynamic int8",
-            dynBytes,
-          ]] as const
+          const [label, bytes] of [
+            ["f32", f32Bytes],
+            ["dynamic int8", dynBytes],
+            ["tessera's W8A8 export (MatMulInteger)", exportOnnx(integerGraph)],
+          ] as const
         ) {
           const row = await ortSpeed(
             which,
