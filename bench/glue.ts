@@ -6,9 +6,10 @@
  * to `<out>/table.md` and, with `--results FILE`, between the
  * `<!-- glue-table -->` markers there.
  *
- * A finished run (its metrics.json holds every epoch) is skipped and an
+ * A finished run (its metrics.json reaches the last epoch) is skipped and an
  * interrupted one resumes from its checkpoint, so the driver can be stopped
- * and started again. Options after `--` go to every run unchanged.
+ * and started again (`runs.ts`). Options after `--` go to every run
+ * unchanged.
  *
  * Usage: `deno run -A bench/glue.ts [--tasks rte,mrpc] [--recipes fp32,int8]
  * [--seeds 1,2,3] [--epochs 3] [--lr 2e-5] [--batch 32] [--seq 128]
@@ -21,6 +22,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { glueTable, type RunMetrics, runsTable } from "./glue_table.ts";
+import { list, publishTable, runPlan, type RunRecord } from "./runs.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -40,104 +42,32 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
-const CLI = new URL("../src/cli/finetune.ts", import.meta.url).pathname;
-const MARK_START = "<!-- glue-table:start -->";
-const MARK_END = "<!-- glue-table:end -->";
-
-function readMetrics(dir: string): RunMetrics | undefined {
-  try {
-    return JSON.parse(Deno.readTextFileSync(join(dir, "metrics.json")));
-  } catch {
-    return undefined;
-  }
-}
-
-const exists = (path: string) => {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const epochs = Number(values.epochs);
 const plan = list(values.tasks).flatMap((task) =>
   list(values.recipes).flatMap((recipe) =>
-    list(values.seeds).map((seed) => ({ task, recipe, seed }))
+    list(values.seeds).map((seed) => ({
+      dir: join(values.out, `${task}-${recipe}-s${seed}`),
+      args: [
+        ...["--task", task, "--precision", recipe, "--seed", seed],
+        ...["--epochs", values.epochs, "--lr", values.lr],
+        ...["--batch", values.batch, "--seq", values.seq],
+        ...(values["max-train-samples"] === undefined
+          ? []
+          : ["--max-train-samples", values["max-train-samples"]]),
+        ...positionals,
+      ],
+    }))
   )
 );
-const runs: RunMetrics[] = [];
-for (const [i, { task, recipe, seed }] of plan.entries()) {
-  const dir = join(values.out, `${task}-${recipe}-s${seed}`);
-  const done = readMetrics(dir);
-  if (done !== undefined && done.history.length === epochs) {
-    runs.push(done);
-    continue;
-  }
-  const args = [
-    "run",
-    "-A",
-    CLI,
-    "--task",
-    task,
-    "--precision",
-    recipe,
-    "--seed",
-    seed,
-    "--epochs",
-    values.epochs,
-    "--lr",
-    values.lr,
-    "--batch",
-    values.batch,
-    "--seq",
-    values.seq,
-    "--out",
-    dir,
-    ...(values["max-train-samples"] === undefined
-      ? []
-      : ["--max-train-samples", values["max-train-samples"]]),
-    ...(exists(join(dir, "checkpoint.bin")) ? ["--resume"] : []),
-    ...positionals,
-  ];
-  console.error(`[${i + 1}/${plan.length}] deno ${args.join(" ")}`);
-  if (values["dry-run"]) continue;
-  const { code } = await new Deno.Command(Deno.execPath(), {
-    args,
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (code !== 0) {
-    console.error(`run ${dir} failed (exit ${code}); going on with the rest`);
-    continue;
-  }
-  const metrics = readMetrics(dir);
-  if (metrics !== undefined) runs.push(metrics);
-}
+const runs = await runPlan<RunMetrics & RunRecord>(
+  plan,
+  Number(values.epochs),
+  values["dry-run"],
+);
 if (runs.length > 0) {
-  const table = `${glueTable(runs)}\nEvery run (last epoch):\n\n${
-    runsTable(runs)
-  }`;
-  await Deno.mkdir(values.out, { recursive: true });
-  await Deno.writeTextFile(join(values.out, "table.md"), table);
-  console.log(table);
-  if (values.results !== undefined) {
-    const text = await Deno.readTextFile(values.results);
-    const start = text.indexOf(MARK_START);
-    const end = text.indexOf(MARK_END);
-    if (start < 0 || end < start) {
-      console.error(
-        `${values.results} has no ${MARK_START} … ${MARK_END} section; table left in ${values.out}/table.md only.`,
-      );
-    } else {
-      await Deno.writeTextFile(
-        values.results,
-        `${text.slice(0, start + MARK_START.length)}\n${table}${
-          text.slice(end)
-        }`,
-      );
-    }
-  }
+  await publishTable(
+    `${glueTable(runs)}\nEvery run (last epoch):\n\n${runsTable(runs)}`,
+    values.out,
+    "glue-table",
+    values.results,
+  );
 }

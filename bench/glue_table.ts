@@ -40,7 +40,8 @@ export const TABLE_TASKS: readonly {
 /** Recipe rows in the paper's order; others follow alphabetically. */
 export const TABLE_RECIPES = ["fp32", "fp16", "int8", "int8-a1", "int8-a2"];
 
-function meanStd(xs: readonly number[]): [number, number] {
+/** Mean and sample standard deviation (0 for fewer than two values). */
+export function meanStd(xs: readonly number[]): [number, number] {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const variance = xs.length < 2
     ? 0
@@ -48,21 +49,51 @@ function meanStd(xs: readonly number[]): [number, number] {
   return [mean, Math.sqrt(variance)];
 }
 
-function cell(xs: readonly number[]): string {
-  const [mean, std] = meanStd(xs.map((x) => x * 100));
+/**
+ * `mean±std` of `xs` × `scale` to one decimal (the mean alone for one
+ * value).
+ */
+export function meanStdCell(xs: readonly number[], scale = 100): string {
+  const [mean, std] = meanStd(xs.map((x) => x * scale));
   return xs.length < 2
     ? mean.toFixed(1)
     : `${mean.toFixed(1)}±${std.toFixed(1)}`;
 }
 
+/** The recipes of `runs`, in the paper's row order, others alphabetically. */
+export function recipeOrder(
+  runs: readonly Pick<RunMetrics, "precision">[],
+): string[] {
+  const rank = (x: string) =>
+    TABLE_RECIPES.includes(x) ? TABLE_RECIPES.indexOf(x) : 99;
+  return [...new Set(runs.map((r) => r.precision))].sort((a, b) =>
+    rank(a) - rank(b) || a.localeCompare(b)
+  );
+}
+
+/**
+ * The tokens/s (mean over the trained epochs of `runs`) and peak RSS (MiB,
+ * the largest of `runs`) cells, "—" where nothing was measured. An epoch
+ * only scored on resume (`scoredOnly`: null tokens/s) does not count.
+ */
+export function costCells(
+  runs: readonly Pick<RunMetrics, "history" | "peakResidentBytes">[],
+): [string, string] {
+  const speeds = runs.flatMap((r) => r.history.map((h) => h.tokensPerSecond))
+    .filter(Number.isFinite);
+  const peaks = runs.map((r) => r.peakResidentBytes).filter((
+    b,
+  ): b is number => typeof b === "number");
+  return [
+    speeds.length === 0 ? "—" : meanStd(speeds)[0].toFixed(0),
+    peaks.length === 0 ? "—" : (Math.max(...peaks) / 2 ** 20).toFixed(0),
+  ];
+}
+
 /** The table as Markdown, with a line saying how many seeds each cell has. */
 export function glueTable(runs: readonly RunMetrics[]): string {
   const tasks = TABLE_TASKS.filter((t) => runs.some((r) => r.task === t.task));
-  const recipes = [...new Set(runs.map((r) => r.precision))].sort((a, b) => {
-    const rank = (x: string) =>
-      TABLE_RECIPES.includes(x) ? TABLE_RECIPES.indexOf(x) : 99;
-    return rank(a) - rank(b) || a.localeCompare(b);
-  });
+  const recipes = recipeOrder(runs);
   const header = [
     "recipe",
     ...tasks.map((t) => t.label),
@@ -88,7 +119,9 @@ export function glueTable(runs: readonly RunMetrics[]): string {
         continue;
       }
       seedCounts.add(last.length);
-      cells.push(t.metrics.map((m) => cell(last.map((d) => d[m]))).join(" / "));
+      cells.push(
+        t.metrics.map((m) => meanStdCell(last.map((d) => d[m]))).join(" / "),
+      );
       taskScores.push(
         meanStd(
           last.map((d) =>
@@ -100,20 +133,8 @@ export function glueTable(runs: readonly RunMetrics[]): string {
     const average = taskScores.length === tasks.length
       ? (100 * meanStd(taskScores)[0]).toFixed(1)
       : "—";
-    const speeds = mine.flatMap((r) => r.history.map((h) => h.tokensPerSecond));
-    const peaks = mine.map((r) => r.peakResidentBytes).filter((
-      b,
-    ): b is number => typeof b === "number");
     lines.push(
-      `| ${
-        [
-          recipe,
-          ...cells,
-          average,
-          speeds.length === 0 ? "—" : meanStd(speeds)[0].toFixed(0),
-          peaks.length === 0 ? "—" : (Math.max(...peaks) / 2 ** 20).toFixed(0),
-        ].join(" | ")
-      } |`,
+      `| ${[recipe, ...cells, average, ...costCells(mine)].join(" | ")} |`,
     );
   }
   const seeds = [...seedCounts].sort((a, b) => a - b).join(" or ");

@@ -38,6 +38,12 @@ import {
   optimizerSettings,
 } from "./optimizer_options.ts";
 import { THREADS_OPTION, threadsSetting } from "./threads_option.ts";
+import {
+  dumpIrObserver,
+  PRECISION_OPTIONS,
+  recipeOption,
+  recomputeOption,
+} from "./precision_options.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import { checkModelFile, DEFAULT_MODEL } from "./task_options.ts";
@@ -67,6 +73,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     value: "X",
     help: "fraction of articles, first in file order, that train (default 0.8)",
   },
+  ...PRECISION_OPTIONS,
   epochs: { kind: "int", value: "N", help: "num_train_epochs (default 2)" },
   batch: { kind: "int", value: "N", help: "per-step batch size (default 32)" },
   seq: { kind: "int", value: "N", help: "max_seq_length (default 384)" },
@@ -91,6 +98,12 @@ const OPTIONS: Record<string, OptionSpec> = {
     kind: "int",
     value: "N",
     help: "train on the first N questions of the training articles only",
+  },
+  "max-eval-samples": {
+    kind: "int",
+    value: "N",
+    help:
+      "score the first N questions of the evaluation articles only, in file order (default: all)",
   },
   "save-steps": {
     kind: "int",
@@ -146,6 +159,7 @@ export async function finetuneSquadCommand(
     (x) => x > 0 && x < 1,
     "in (0, 1)",
   );
+  const recipe = recipeOption(args);
   const run: SquadFineTuneOptions = {
     epochs: get<number>("epochs") ?? 2,
     batch: get<number>("batch") ?? 32,
@@ -155,6 +169,8 @@ export async function finetuneSquadCommand(
     maxAnswerLength: get<number>("max-answer-length") ?? 30,
     ...optimizerSettings(args, 3e-5),
     threads: threadsSetting(args),
+    recipe,
+    recompute: recomputeOption(args),
   };
   if (run.seq - run.maxQueryLength - 3 < 1) {
     throw new UsageError(
@@ -178,9 +194,13 @@ export async function finetuneSquadCommand(
   const tokenizer = await loadTokenizer(
     get<string>("vocab") ?? join(dirname(model), "vocab.txt"),
   );
+  const evalQuestions = split.eval.examples.slice(
+    0,
+    get<number>("max-eval-samples"),
+  );
   const data = prepareSquad(
     trainQuestions,
-    split.eval.examples,
+    evalQuestions,
     tokenizer,
     run,
   );
@@ -201,6 +221,7 @@ export async function finetuneSquadCommand(
   const resume = options.get("resume")
     ? await loadCheckpoint(checkpoint)
     : undefined;
+  const onPass = await dumpIrObserver(args);
   const { graph } = importOnnxFile(model);
   await Deno.mkdir(out, { recursive: true });
   const progress = new Progress(
@@ -211,16 +232,21 @@ export async function finetuneSquadCommand(
   const result = await squadFineTune(graph, data, tokenizer, run, {
     onStep: (step, _total, loss, tokens) =>
       progress.report(step, tokens, `loss ${loss.toFixed(4)}`),
-    onEpoch: (r) =>
+    onEpoch: (r) => {
+      const scores = `eval EM ${r.dev.exact_match.toFixed(2)} F1 ${
+        r.dev.f1.toFixed(2)
+      }`;
       console.error(
-        `epoch ${r.epoch}: step ${r.step}, train loss ${
-          r.trainLoss.toFixed(4)
-        }, eval EM ${r.dev.exact_match.toFixed(2)} F1 ${r.dev.f1.toFixed(2)}, ${
-          r.tokensPerSecond.toFixed(0)
-        } tokens/s`,
-      ),
+        Number.isNaN(r.trainLoss)
+          ? `epoch ${r.epoch}: step ${r.step}, resumed at the last step: nothing to train, scored only, ${scores}`
+          : `epoch ${r.epoch}: step ${r.step}, train loss ${
+            r.trainLoss.toFixed(4)
+          }, ${scores}, ${r.tokensPerSecond.toFixed(0)} tokens/s`,
+      );
+    },
     onCheckpoint: (state) => saveCheckpoint(checkpoint, state),
     checkpointEvery: get<number>("save-steps"),
+    onPass,
   }, resume);
   const side = (s: typeof split.train) => ({
     articles: s.articles.length,
@@ -229,12 +255,14 @@ export async function finetuneSquadCommand(
   });
   const metrics = {
     model,
+    task: "squad",
+    precision: recipe.name,
     data: dataFile,
     split: {
       fraction,
       rule: "first articles in file order train, the rest evaluate",
       train: { ...side(split.train), questionsUsed: trainQuestions.length },
-      eval: side(split.eval),
+      eval: { ...side(split.eval), questionsUsed: evalQuestions.length },
     },
     windows: {
       train: data.train.length,
@@ -256,7 +284,7 @@ export async function finetuneSquadCommand(
   const firstStep = result.state.step - result.losses.length + 1;
   await Deno.writeTextFile(
     join(out, "loss.svg"),
-    lineChart("SQuAD v1.1 training loss", "step", "loss", [{
+    lineChart(`SQuAD v1.1 training loss (${recipe.name})`, "step", "loss", [{
       name: "loss per step",
       points: result.losses.map((l, i) => [firstStep + i, l]),
     }]),

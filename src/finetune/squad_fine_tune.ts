@@ -28,6 +28,7 @@ import {
   type FineTuneOptions,
   type FineTuneResult,
   runPrograms,
+  scoredOnly,
 } from "./fine_tune.ts";
 import { spanBatch, trainingFeatures } from "./squad_batches.ts";
 import { evaluateSquad, type SquadEvalSet } from "./squad_evaluate.ts";
@@ -87,7 +88,8 @@ export function prepareSquad(
  * Fine-tunes `imported` (an encoder graph) on `data.train`, scoring
  * `data.eval` after each epoch (`dev` holds `exact_match` and `f1`). With
  * `resume`, the run continues at that state's step: window order depends
- * only on (seed, epoch), so it ends as a run never stopped would.
+ * only on (seed, epoch), so it ends as a run never stopped would. A state
+ * at the last step is only scored (`scoredOnly`).
  */
 export async function squadFineTune(
   imported: Graph,
@@ -133,6 +135,21 @@ export async function squadFineTune(
       history,
       predictions,
     });
+    // Scores `state` on the evaluation questions and keeps its answers.
+    const score = async (state: TrainingState) => {
+      const evaluation = await evaluateSquad(
+        programs,
+        state,
+        data.eval,
+        tokenizer.vocab,
+        options,
+      );
+      predictions = evaluation.predictions;
+      return {
+        exact_match: evaluation.scores.exactMatch,
+        f1: evaluation.scores.f1,
+      };
+    };
     const firstEpoch = Math.floor(step / stepsPerEpoch) + 1;
     for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
       const began = performance.now();
@@ -166,27 +183,21 @@ export async function squadFineTune(
       const seconds = (performance.now() - began) / 1000;
       // One copy of the state out of the engine serves evaluation and checkpoint.
       const state = runner.state();
-      const evaluation = await evaluateSquad(
-        programs,
-        state,
-        data.eval,
-        tokenizer.vocab,
-        options,
-      );
-      predictions = evaluation.predictions;
       const report: EpochReport = {
         epoch,
         step,
         trainLoss: sum / count,
-        dev: {
-          exact_match: evaluation.scores.exactMatch,
-          f1: evaluation.scores.f1,
-        },
+        dev: await score(state),
         tokensPerSecond: (tokens - epochTokens) / seconds,
       };
       history.push(report);
       hooks.onEpoch?.(report);
       await hooks.onCheckpoint?.(state);
+    }
+    if (firstEpoch > options.epochs) {
+      const report = scoredOnly(options, step, await score(runner.state()));
+      history.push(report);
+      hooks.onEpoch?.(report);
     }
     return stopped();
   } finally {

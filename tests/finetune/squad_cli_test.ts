@@ -80,3 +80,83 @@ Deno.test("deno task finetune --task squad splits by article, trains, scores and
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task finetune --task squad takes the precision recipes, caps evaluation and re-scores a finished run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = join(dir, "tiny.onnx");
+    const vocab = join(dir, "vocab.txt");
+    const data = join(dir, "squad.json");
+    await Deno.writeFile(model, tinyOnnx(3, SQUAD_CONFIG));
+    await Deno.writeTextFile(vocab, SQUAD_VOCAB);
+    await Deno.writeTextFile(data, syntheticSquad(5, 8));
+    const out = join(dir, "run");
+    const run = (...extra: string[]) =>
+      runScript(
+        CLI,
+        ...["--task", "squad", "--model", model, "--vocab", vocab],
+        ...["--data", data, "--seq", "16", "--doc-stride", "8"],
+        ...["--max-query-length", "4", "--batch", "8", "--lr", "3e-3"],
+        ...["--epochs", "1", "--max-train-samples", "16", "--out", out],
+        ...extra,
+      );
+    const recipe = ["--precision", "int8-a2", "--gamma", "5"];
+    const ok = await run(
+      ...recipe,
+      ...["--max-eval-samples", "5", "--dump-ir", join(dir, "ir")],
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /evaluating 5 questions → 5 windows/);
+    const metrics = JSON.parse(
+      await Deno.readTextFile(join(out, "metrics.json")),
+    );
+    assert.equal(metrics.task, "squad");
+    assert.equal(metrics.precision, "int8-a2");
+    assert.equal(metrics.options.recipe.gamma, 5);
+    assert.equal(metrics.split.eval.questionsUsed, 5);
+    assert.equal(metrics.split.eval.questions, 8, "the split itself is whole");
+    const predictions = await Deno.readTextFile(join(out, "predictions.json"));
+    assert.equal(Object.keys(JSON.parse(predictions)).length, 5);
+    assert.deepEqual(
+      [...Deno.readDirSync(join(dir, "ir"))].map((e) => e.name).sort(),
+      ["001_bfp-quantize.ir", "002_outlier-tile.ir"],
+    );
+
+    // Resuming the finished run trains nothing but still scores the state.
+    const again = await run(...recipe, "--max-eval-samples", "5", "--resume");
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /epoch 1: step 2, resumed at the last step: nothing to train, scored only, eval EM/,
+    );
+    assert.deepEqual(JSON.parse(again.stdout), JSON.parse(ok.stdout));
+    const rescored = JSON.parse(
+      await Deno.readTextFile(join(out, "metrics.json")),
+    );
+    assert.equal(rescored.history.length, 1);
+    assert.deepEqual(rescored.history[0].dev, metrics.history[0].dev);
+    assert.equal(rescored.history[0].trainLoss, null, "not trained again");
+    assert.equal(
+      await Deno.readTextFile(join(out, "predictions.json")),
+      predictions,
+    );
+
+    const bad = await run("--precision", "int9");
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^error: Unknown precision recipe 'int9'; use one of: fp32, fp16, int8, int8-a1, int8-a2, int12, int16\./,
+    );
+    const gamma = await run("--precision", "int8", "--gamma", "0");
+    assert.equal(gamma.code, 2);
+    assert.equal(
+      gamma.stderr.split("\n")[0],
+      "error: The outlier threshold γ must be a finite number > 0, got 0 (gamma).",
+    );
+    const evalCap = await run("--max-eval-samples", "0");
+    assert.equal(evalCap.code, 2);
+    assert.match(evalCap.stderr, /'--max-eval-samples' must be a positive/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
