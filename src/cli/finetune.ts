@@ -23,14 +23,6 @@ import {
   type ParsedArgs,
   UsageError,
 } from "./args.ts";
-import { printGraph } from "../ir/printer.ts";
-import {
-  parseRecipe,
-  type Recipe,
-  RECIPE_NAMES,
-  RecipeError,
-  type Rounding,
-} from "../recipes/mod.ts";
 import { finetuneSquadCommand, isSquadTask } from "./finetune_squad.ts";
 import { runMain } from "./main.ts";
 import {
@@ -38,6 +30,12 @@ import {
   optimizerSettings,
 } from "./optimizer_options.ts";
 import { THREADS_OPTION, threadsSetting } from "./threads_option.ts";
+import {
+  dumpIrObserver,
+  PRECISION_OPTIONS,
+  recipeOption,
+  recomputeOption,
+} from "./precision_options.ts";
 import { peakResidentBytes } from "./peak_memory.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -50,36 +48,7 @@ import {
 
 const OPTIONS: Record<string, OptionSpec> = {
   ...TASK_OPTIONS,
-  precision: {
-    kind: "string",
-    value: "NAME",
-    help: `precision recipe: ${RECIPE_NAMES.join(", ")} (default fp32)`,
-  },
-  gamma: {
-    kind: "string",
-    value: "X",
-    help: "outlier threshold γ of int8-a1/int8-a2 (default 5)",
-  },
-  rounding: {
-    kind: "string",
-    value: "R",
-    help:
-      "BFP rounding while training: stochastic or nearest (default stochastic)",
-  },
-  bits: {
-    kind: "int",
-    value: "N",
-    help: "BFP width of every operand, 2–16 (default: the recipe's)",
-  },
-  "attention-int": {
-    kind: "flag",
-    help: "also quantise the attention products Q·Kᵀ and P·V",
-  },
-  "dump-ir": {
-    kind: "string",
-    value: "DIR",
-    help: "write the training step after each recipe pass to DIR",
-  },
+  ...PRECISION_OPTIONS,
   epochs: { kind: "int", value: "N", help: "num_train_epochs (default 3)" },
   batch: { kind: "int", value: "N", help: "per-step batch size (default 32)" },
   seq: { kind: "int", value: "N", help: "max_seq_length (default 128)" },
@@ -119,24 +88,6 @@ on SQuAD v1.1 instead (\`--task squad --help\` lists its options).
 
 Options:
 ${formatOptions(OPTIONS)}`;
-
-/** The recipe the precision options name; a usage error when it is bad. */
-function recipeOption(args: ParsedArgs): Recipe {
-  const { options } = args;
-  const text = (name: string) => options.get(name) as string | undefined;
-  const gamma = text("gamma");
-  try {
-    return parseRecipe(text("precision") ?? "fp32", {
-      gamma: gamma === undefined ? undefined : Number(gamma),
-      rounding: text("rounding") as Rounding | undefined,
-      bits: options.get("bits") as number | undefined,
-      attentionInt: options.get("attention-int") ? true : undefined,
-    });
-  } catch (e) {
-    if (e instanceof RecipeError) throw new UsageError(e.message);
-    throw e;
-  }
-}
 
 /** Smallest bucket worth its own compiled step graph. */
 const SHORTEST_BUCKET = 8;
@@ -184,9 +135,9 @@ export async function finetuneCommand(
     ...optimizerSettings(args, 2e-5),
     threads: threadsSetting(args),
     recipe,
+    recompute: recomputeOption(args),
   };
-  const dumpDir = options.get("dump-ir") as string | undefined;
-  if (dumpDir !== undefined) await Deno.mkdir(dumpDir, { recursive: true });
+  const onPass = await dumpIrObserver(args);
   const checkpoint = join(out, "checkpoint.bin");
   const resume = options.get("resume")
     ? await loadCheckpoint(checkpoint)
@@ -210,21 +161,19 @@ export async function finetuneCommand(
     },
     onEpoch: (r) =>
       console.error(
-        `epoch ${r.epoch}: step ${r.step}, train loss ${
-          r.trainLoss.toFixed(4)
-        } (last ${lastLoss.toFixed(4)}), dev ${JSON.stringify(r.dev)}, ${
-          r.tokensPerSecond.toFixed(0)
-        } tokens/s`,
+        Number.isNaN(r.trainLoss)
+          ? `epoch ${r.epoch}: step ${r.step}, resumed at the last step: nothing to train, scored only, dev ${
+            JSON.stringify(r.dev)
+          }`
+          : `epoch ${r.epoch}: step ${r.step}, train loss ${
+            r.trainLoss.toFixed(4)
+          } (last ${lastLoss.toFixed(4)}), dev ${JSON.stringify(r.dev)}, ${
+            r.tokensPerSecond.toFixed(0)
+          } tokens/s`,
       ),
     onCheckpoint: (state) => saveCheckpoint(checkpoint, state),
     checkpointEvery: options.get("save-steps") as number | undefined,
-    onPass: dumpDir === undefined
-      ? undefined
-      : (step, pass, graph) =>
-        Deno.writeTextFileSync(
-          join(dumpDir, `${String(step).padStart(3, "0")}_${pass.name}.ir`),
-          printGraph(graph),
-        ),
+    onPass,
   }, resume);
   const metrics = {
     model: files.model,

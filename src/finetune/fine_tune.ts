@@ -19,6 +19,7 @@ import type { BertTokenizer } from "../../runtime/data/tokenizer.ts";
 import type { Graph } from "../ir/graph.ts";
 import type { PassObserver } from "../passes/pipeline.ts";
 import type { Recipe } from "../recipes/mod.ts";
+import type { RecomputeTarget } from "../passes/recompute.ts";
 import {
   compileTraining,
   type TrainingProgram,
@@ -43,6 +44,8 @@ export interface FineTuneOptions {
   readonly backend?: Backend;
   /** Precision recipe of the training step and of dev scoring (default fp32). */
   readonly recipe?: Recipe;
+  /** Saved inputs the backward computes again instead (default none). */
+  readonly recompute?: readonly RecomputeTarget[];
   /**
    * Training dropout, both `hidden_dropout_prob` and
    * `attention_probs_dropout_prob`, in [0, 1) (default 0: none).
@@ -64,12 +67,37 @@ export interface FineTuneOptions {
 export interface EpochReport {
   readonly epoch: number;
   readonly step: number;
-  /** Mean training loss over the epoch. */
+  /**
+   * Mean training loss over the epoch's steps run by this call; NaN (null
+   * in JSON) in a report of `scoredOnly`.
+   */
   readonly trainLoss: number;
   /** Dev metrics (GLUE's for the task). */
   readonly dev: Record<string, number>;
-  /** Training throughput of the epoch, real tokens per second. */
+  /**
+   * Training throughput of the epoch, real tokens per second; NaN (null in
+   * JSON) in a report of `scoredOnly`.
+   */
   readonly tokensPerSecond: number;
+}
+
+/**
+ * The report of a run resumed at or after its last step: no epoch is left
+ * to train, so the state is only scored, as the last epoch's was. Without
+ * it such a run would end with no dev metrics at all.
+ */
+export function scoredOnly(
+  options: Pick<FineTuneOptions, "epochs">,
+  step: number,
+  dev: Record<string, number>,
+): EpochReport {
+  return {
+    epoch: options.epochs,
+    step,
+    trainLoss: NaN,
+    dev,
+    tokensPerSecond: NaN,
+  };
 }
 
 /** Progress callbacks. */
@@ -169,6 +197,7 @@ export function compileRun(
     warmupSteps: Math.round(totalSteps * options.warmupRatio),
     weightDecay: options.weightDecay,
     recipe: options.recipe,
+    recompute: options.recompute,
     dropout: options.dropout === undefined
       ? undefined
       : { hidden: options.dropout, attention: options.dropout },
@@ -200,7 +229,8 @@ export function runPrograms(
  * Fine-tunes `imported` (an encoder graph) on `train`, scoring `dev` each
  * epoch. With `resume` (a state saved by `onCheckpoint`), the run continues
  * at that state's step, mid-epoch if need be: batch order depends only on
- * (seed, epoch), so the result is bit-identical to a run never stopped.
+ * (seed, epoch), so the result is bit-identical to a run never stopped. A
+ * state at the last step is only scored (`scoredOnly`).
  */
 export async function fineTune(
   imported: Graph,
@@ -278,6 +308,18 @@ export async function fineTune(
       history.push(report);
       hooks.onEpoch?.(report);
       await hooks.onCheckpoint?.(state);
+    }
+    if (firstEpoch > options.epochs) {
+      const scores = await evaluate(
+        programs,
+        runner.state(),
+        dev,
+        tokenizer,
+        options,
+      );
+      const report = scoredOnly(options, step, scores);
+      history.push(report);
+      hooks.onEpoch?.(report);
     }
     return { program, state: runner.state(), losses, history };
   } finally {

@@ -53,6 +53,34 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
       "resumed at step 26, not from scratch",
     );
     assert.match(resumed.stdout, /"step":50/);
+    // A finished run resumed has nothing to train: it scores its state once,
+    // so the metrics keep the last epoch's dev scores.
+    const finished = await run(
+      ...common,
+      ...shape,
+      "--epochs",
+      "2",
+      "--resume",
+    );
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(
+      finished.stderr,
+      /epoch 2: step 50, resumed at the last step: nothing to train, scored only, dev \{"accuracy":/,
+    );
+    assert.deepEqual(
+      JSON.parse(finished.stdout).dev,
+      JSON.parse(resumed.stdout).dev,
+    );
+    const rescored = JSON.parse(
+      await Deno.readTextFile(join(dir, "run", "metrics.json")),
+    );
+    assert.deepEqual(
+      rescored.history.map((h: { epoch: number; dev: unknown }) => [
+        h.epoch,
+        h.dev,
+      ]),
+      [[2, JSON.parse(resumed.stdout).dev]],
+    );
     const evaluated = await runScript(
       new URL("../../src/cli/eval.ts", import.meta.url),
       ...common,
@@ -104,6 +132,47 @@ Deno.test("deno task finetune trains, checkpoints, resumes and refuses bad optio
     );
     assert.equal(limited.code, 0, limited.stderr);
     assert.match(limited.stderr, /finetune: step 2\/2 /);
+    // Recomputation changes memory, not results: the same weights bit for bit.
+    const steps = async (out: string, ...extra: string[]) => {
+      const r = await run(
+        ...common,
+        ...shape,
+        "--epochs",
+        "1",
+        "--max-train-samples",
+        "64",
+        "--precision",
+        "int8",
+        "--attention-int",
+        "--out",
+        join(dir, out),
+        ...extra,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      return (await loadCheckpoint(join(dir, out, "checkpoint.bin"))).tensors;
+    };
+    const plain = await steps("plain");
+    const lean = await steps("lean", "--recompute", "gelu,softmax");
+    const leanMetrics = JSON.parse(
+      await Deno.readTextFile(join(dir, "lean", "metrics.json")),
+    );
+    assert.deepEqual(leanMetrics.options.recompute, ["gelu", "softmax"]);
+    assert.equal(lean.size, plain.size);
+    for (const [name, t] of plain) {
+      assert.deepEqual(lean.get(name)!.data, t.data, name);
+    }
+    const badRecompute = await run(
+      ...common,
+      "--out",
+      dir,
+      "--recompute",
+      "gelu,layernorm",
+    );
+    assert.equal(badRecompute.code, 2);
+    assert.match(
+      badRecompute.stderr,
+      /^error: Option '--recompute': Unknown recompute target 'layernorm'; use gelu, softmax/,
+    );
     const zero = await run(...common, "--out", dir, "--max-train-samples", "0");
     assert.equal(zero.code, 2);
     assert.match(
