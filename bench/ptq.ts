@@ -67,7 +67,7 @@ import {
   type CellResult,
   ptqTable,
 } from "../src/ptq/table.ts";
-import { ptqThroughput, readJson, VOCAB } from "./ptq_speed.ts";
+import { ptqThroughput, readJson, taskSplits, VOCAB } from "./ptq_speed.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   tasks: {
@@ -205,12 +205,7 @@ async function taskContext(
   dir: string,
   tokenizer: BertTokenizer,
 ): Promise<TaskContext> {
-  const files = {
-    model: "",
-    task,
-    data: join("../shared/data", task),
-    vocab: VOCAB,
-  };
+  const files = taskSplits(task);
   const dev = await readSplit(files, "dev");
   const run = await loadFineTunedRun(dir);
   return {

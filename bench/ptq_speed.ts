@@ -42,6 +42,11 @@ export const VOCAB = "../shared/models/tessera-bert-mini/vocab.txt";
 /** Training sentences the speed rows' W8A8 calibration uses. */
 const SPEED_CALIBRATION = 32;
 
+/** The staged GLUE files of `task` as `readSplit` takes them. */
+export function taskSplits(task: GlueTaskName) {
+  return { model: "", task, data: join("../shared/data", task), vocab: VOCAB };
+}
+
 /** The parsed JSON in `file`, or `undefined` when it is missing or bad. */
 export function readJson<T>(file: string): T | undefined {
   try {
@@ -187,12 +192,7 @@ export async function ptqThroughput(
   let cached = readJson<Cached>(file);
   if (cached === undefined && reportOnly) return "";
   if (cached === undefined) {
-    const files = {
-      model: "",
-      task,
-      data: join("../shared/data", task),
-      vocab: VOCAB,
-    };
+    const files = taskSplits(task);
     const dev = await readSplit(files, "dev");
     const fixed = lengthSortedBatches(dev, tokenizer, 32, 128, true);
     const batch = fixed[fixed.length >> 1].batch;

@@ -22,15 +22,12 @@
  */
 
 import {
-  A_BLOCK_BYTES,
-  gemmLayout,
   type GemmParams,
   kSteps,
   maxExactK,
   packedASize,
   packedBSize,
   type PackExport,
-  selectS8Variant,
 } from "../../../src/codegen/gemm/mod.ts";
 import {
   floatAttr,
@@ -41,7 +38,7 @@ import {
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { EngineError } from "../errors.ts";
-import { gemmSource } from "./gemm_source.ts";
+import { blockTilesFor, gemmSource, s8Params } from "./gemm_source.ts";
 import { addBias, type SideGeometry, SideProduct } from "./int_side.ts";
 import {
   align64,
@@ -51,18 +48,6 @@ import {
   type NodeInfo,
   type Step,
 } from "./types.ts";
-
-/** The int8 GEMM the engine uses: the manifest's 3×12, k unrolled twice. */
-function s8Params(output: "f32" | "i32"): GemmParams {
-  return {
-    family: "s8s8",
-    variant: selectS8Variant(),
-    mr: 3,
-    nr: 12,
-    output,
-    kUnroll: 2,
-  };
-}
 
 /** The product's dims after the transpose marks, and its batch plan. */
 function dimsOf(info: NodeInfo) {
@@ -166,8 +151,7 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
       const bias = c === undefined || wide ? 0 : rt.input(4);
       const meta = side === undefined ? undefined : rt.inputView(6);
       const ksteps = kSteps(p, k);
-      const aTile = ksteps * p.mr * gemmLayout(p).aRowStepBytes;
-      const blockTiles = Math.max(1, Math.floor(A_BLOCK_BYTES / aTile));
+      const blockTiles = blockTilesFor(p, k);
       const [aLine, aK] = d.transA ? [1, m] : [k, 1];
       const [bLine, bK] = d.transB ? [k, 1] : [1, n];
       const sideProduct = side && new SideProduct(side);

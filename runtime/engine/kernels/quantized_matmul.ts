@@ -15,15 +15,11 @@
  */
 
 import {
-  A_BLOCK_BYTES,
-  gemmLayout,
-  type GemmParams,
   kSteps,
   maxExactK,
   packedASize,
   packedBSize,
   type PackExport,
-  selectS8Variant,
 } from "../../../src/codegen/gemm/mod.ts";
 import {
   type DequantiseColumns,
@@ -37,7 +33,7 @@ import {
   columnTerms,
 } from "../../../src/ops/quantized_matmul.ts";
 import { EngineError } from "../errors.ts";
-import { gemmSource } from "./gemm_source.ts";
+import { blockTilesFor, gemmSource, s8Params } from "./gemm_source.ts";
 import {
   align64,
   type Kernel,
@@ -46,18 +42,6 @@ import {
   type NodeInfo,
   type Step,
 } from "./types.ts";
-
-/** The engine's int8 tile (as `IntMatMul`), with i32 output. */
-function params(): GemmParams {
-  return {
-    family: "s8s8",
-    variant: selectS8Variant(),
-    mr: 3,
-    nr: 12,
-    output: "i32",
-    kUnroll: 2,
-  };
-}
 
 function quantizedMatMul(info: NodeInfo): Kernel | undefined {
   const [x, w, s, bias] = info.inputs;
@@ -70,7 +54,7 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
   }
   const [k, n] = w.shape;
   const m = sizeOf(x.shape) / k;
-  const p = params();
+  const p = s8Params("i32");
   if (k > maxExactK(p)) return undefined;
   const code = activationCodeOf(info.node);
   // Scratch: edge tile, centred codes X [m, k], packed Xᵀ, i32 Yᵀ [n, m].
@@ -105,8 +89,7 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
       const [shift, factor] = [kept + terms, kept + terms + n * 8];
       const wCodes = rt.inputView(1), wScale = rt.inputView(2);
       const ksteps = kSteps(p, k);
-      const aTile = ksteps * p.mr * gemmLayout(p).aRowStepBytes;
-      const blockTiles = Math.max(1, Math.floor(A_BLOCK_BYTES / aTile));
+      const blockTiles = blockTilesFor(p, k);
       const half = Math.fround(code.zeroPoint + 0.5);
       const qmax = 2 ** code.bits - 1;
       const constant = info.isConstant(1) && info.isConstant(2);
