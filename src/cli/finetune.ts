@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { exportOnnx } from "../export/onnx_export.ts";
 import { fineTune } from "../finetune/fine_tune.ts";
-import { servingGraph } from "../finetune/serving_graph.ts";
+import { dynamicServingGraph } from "../finetune/serving_graph.ts";
 import { importOnnxFile } from "../frontend/import_model.ts";
 import { lineChart } from "../report/svg_chart.ts";
 import { loadCheckpoint, saveCheckpoint } from "../training/checkpoint_file.ts";
@@ -197,7 +197,7 @@ export async function finetuneCommand(
   );
   await Deno.writeFile(
     join(out, "model.onnx"),
-    exportOnnx(servingGraph(result.program, result.state)),
+    exportOnnx(dynamicServingGraph(graph, result.program, result.state)),
   );
   const last = result.history[result.history.length - 1];
   console.log(

@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { loadTokenizer, readText } from "../../runtime/data/read_file.ts";
 import { parseSquad } from "../../runtime/data/squad_examples.ts";
 import { exportOnnx } from "../export/onnx_export.ts";
-import { servingGraph } from "../finetune/serving_graph.ts";
+import { dynamicServingGraph } from "../finetune/serving_graph.ts";
 import { goldChecks } from "../finetune/squad_evaluate.ts";
 import {
   prepareSquad,
@@ -291,7 +291,7 @@ export async function finetuneSquadCommand(
   );
   await Deno.writeFile(
     join(out, "model.onnx"),
-    exportOnnx(servingGraph(result.program, result.state)),
+    exportOnnx(dynamicServingGraph(graph, result.program, result.state)),
   );
   const last = result.history[result.history.length - 1];
   console.log(
