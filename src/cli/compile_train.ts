@@ -19,6 +19,7 @@ import {
   optimizerOptionSpecs,
   optimizerSettings,
 } from "./optimizer_options.ts";
+import { PRECISION_OPTIONS, recomputeOption } from "./precision_options.ts";
 
 /** Steps of the learning-rate schedule when neither length option is given. */
 export const DEFAULT_TOTAL_STEPS = 1000;
@@ -55,6 +56,7 @@ export const TRAIN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: "N",
     help: "training-set size, for --epochs",
   },
+  recompute: PRECISION_OPTIONS.recompute,
   ...optimizerOptionSpecs(2e-5),
   vocab: {
     kind: "string",
@@ -158,6 +160,7 @@ export async function compileTrainCommand(
     warmupSteps: Math.round(total * warmup),
     weightDecay,
     recipe,
+    recompute: recomputeOption(args),
     dropout: dropout === 0
       ? undefined
       : { hidden: dropout, attention: dropout },

@@ -286,6 +286,7 @@ Deno.test("compile --train refuses bad options with one clear line", async () =>
       const [args, message] of [
         [["--head", "pairs"], /Unknown head 'pairs'/],
         [["--precision", "int7"], /int7/],
+        [["--recompute", "gelu,ln"], /Unknown recompute target 'ln'/],
       ] as [string[], RegExp][]
     ) {
       const result = await runScript(
@@ -325,6 +326,31 @@ Deno.test("--head regression gives an artifact that predicts a value", async () 
     const evaluation = await artifact.evaluate([{ texts, labels: [4.5, 0.5] }]);
     assert.equal(evaluation.predictions[0], prediction.value);
     assert.deepEqual(Object.keys(evaluation.metrics), ["pearson", "spearman"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--recompute gives an artifact whose steps equal the plain one's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tessera-artifact-" });
+  try {
+    for (const sub of ["plain", "lean"]) await Deno.mkdir(join(dir, sub));
+    const plain = await compileTinyArtifact(join(dir, "plain"));
+    const lean = await compileTinyArtifact(
+      join(dir, "lean"),
+      "--recompute",
+      "gelu,softmax",
+    );
+    const step = await Deno.readTextFile(join(lean.out, "step.ir"));
+    assert.match(step, /@grad\/recompute/);
+    const [a, b] = await Promise.all([plain.out, lean.out].map(loadArtifact));
+    const texts = ["the story is brilliant", "the cast is really dull"];
+    for (let i = 0; i < 3; i++) {
+      assert.equal(
+        b.trainStep({ texts, labels: [1, 0] }).loss,
+        a.trainStep({ texts, labels: [1, 0] }).loss,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
