@@ -11,7 +11,7 @@
  * Every cell's result goes to `<out>/<task>-<strategy>-s<seed>.json` and
  * is skipped when that file exists, so the driver can be stopped and run
  * again. The table goes to `<out>/table.md` and, with `--results FILE`,
- * between the `<!-- ptq-table -->` markers there.
+ * between the `<!-- ptq-table:start/end -->` markers there.
  *
  * Usage: `deno run -A bench/ptq.ts [--tasks sst2,mrpc,rte,cola,stsb]
  * [--strategies fp32,minmax-w8a8,…] [--seeds 1,2,3] [--samples 256]
@@ -68,6 +68,7 @@ import {
   ptqTable,
 } from "../src/ptq/table.ts";
 import { ptqThroughput, readJson, taskSplits, VOCAB } from "./ptq_speed.ts";
+import { list, publishTable } from "./runs.ts";
 
 const OPTIONS: Record<string, OptionSpec> = {
   tasks: {
@@ -128,8 +129,6 @@ the dev sets, and inference throughput against ONNX Runtime.
 Options:
 ${formatOptions(OPTIONS)}`;
 
-const MARK_START = "<!-- ptq-table:start -->";
-const MARK_END = "<!-- ptq-table:end -->";
 /** The shape the fine-tuning runs exported `model.onnx` at. */
 const EXPORT_BATCH = 32;
 const EXPORT_SEQ = 128;
@@ -144,8 +143,6 @@ const ROW_LABELS: Record<string, string> = {
   "smoothquant-w8a8": "SmoothQuant W8A8 (α 0.5)",
   "int8-a2": "int8-a2 fine-tuned, served int8",
 };
-
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
 
 function seedList(text: string): number[] {
   const seeds = list(text).map(Number);
@@ -405,24 +402,7 @@ async function ptqBench(argv: readonly string[]): Promise<number> {
   const calibrated = calibrationTable(cellResults, rows);
   const text =
     `${table}\n${notes}\nLogits MSE vs f32 on the calibration set (mean over seeds) and the α chosen:\n\n${calibrated}\n${speed}`;
-  await Deno.writeTextFile(join(out, "table.md"), text);
-  console.log(text);
-  if (results !== undefined) {
-    const doc = await Deno.readTextFile(results);
-    const start = doc.indexOf(MARK_START);
-    const end = doc.indexOf(MARK_END);
-    if (start < 0 || end < start) {
-      throw new UsageError(
-        `${results} has no ${MARK_START} … ${MARK_END} section; the table is in ${out}/table.md.`,
-      );
-    }
-    await Deno.writeTextFile(
-      results,
-      `${doc.slice(0, start + MARK_START.length)}\n\n${text}\n${
-        doc.slice(end)
-      }`,
-    );
-  }
+  await publishTable(`\n${text}`, out, "ptq-table", results);
   return 0;
 }
 
