@@ -9,6 +9,8 @@
  * @module
  */
 
+import { meanStd, meanStdCell } from "../src/report/mean_std.ts";
+
 /** What the table needs of one run's `metrics.json`. */
 export interface RunMetrics {
   readonly task: string;
@@ -39,26 +41,6 @@ export const TABLE_TASKS: readonly {
 
 /** Recipe rows in the paper's order; others follow alphabetically. */
 export const TABLE_RECIPES = ["fp32", "fp16", "int8", "int8-a1", "int8-a2"];
-
-/** Mean and sample standard deviation (0 for fewer than two values). */
-export function meanStd(xs: readonly number[]): [number, number] {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const variance = xs.length < 2
-    ? 0
-    : xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
-  return [mean, Math.sqrt(variance)];
-}
-
-/**
- * `mean±std` of `xs` × `scale` to one decimal (the mean alone for one
- * value).
- */
-export function meanStdCell(xs: readonly number[], scale = 100): string {
-  const [mean, std] = meanStd(xs.map((x) => x * scale));
-  return xs.length < 2
-    ? mean.toFixed(1)
-    : `${mean.toFixed(1)}±${std.toFixed(1)}`;
-}
 
 /** The recipes of `runs`, in the paper's row order, others alphabetically. */
 export function recipeOrder(

@@ -10,12 +10,8 @@
  * @module
  */
 
-import {
-  costCells,
-  meanStdCell,
-  recipeOrder,
-  type RunMetrics,
-} from "./glue_table.ts";
+import { meanStdCell } from "../src/report/mean_std.ts";
+import { costCells, recipeOrder, type RunMetrics } from "./glue_table.ts";
 
 /** What the table needs of one SQuAD run's `metrics.json`. */
 export interface SquadRunMetrics extends RunMetrics {

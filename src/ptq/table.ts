@@ -9,6 +9,8 @@
  * @module
  */
 
+import { meanStd, meanStdCell } from "../report/mean_std.ts";
+
 /** One scored (task, row, seed) cell. */
 export interface CellResult {
   /** GLUE task name (`SST-2`, …). */
@@ -35,22 +37,6 @@ export const PTQ_TASKS: readonly {
   { task: "CoLA", label: "CoLA (MCC)", metrics: ["mcc"] },
   { task: "STS-B", label: "STS-B (P/S)", metrics: ["pearson", "spearman"] },
 ];
-
-/** Mean and sample standard deviation. */
-export function meanStd(xs: readonly number[]): [number, number] {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const variance = xs.length < 2
-    ? 0
-    : xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
-  return [mean, Math.sqrt(variance)];
-}
-
-function cell(xs: readonly number[]): string {
-  const [mean, std] = meanStd(xs.map((x) => x * 100));
-  return xs.length < 2
-    ? mean.toFixed(1)
-    : `${mean.toFixed(1)}±${std.toFixed(1)}`;
-}
 
 /**
  * The table as Markdown for `rows` (key and label, in order) over the
@@ -79,7 +65,9 @@ export function ptqTable(
         continue;
       }
       cells.push(
-        t.metrics.map((m) => cell(mine.map((r) => r.metrics[m]))).join(" / "),
+        t.metrics.map((m) => meanStdCell(mine.map((r) => r.metrics[m]))).join(
+          " / ",
+        ),
       );
       scores.push(
         meanStd(

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import {
   calibrationTable,
   type CellResult,
-  meanStd,
   ptqTable,
 } from "../../src/ptq/table.ts";
+import { meanStd } from "../../src/report/mean_std.ts";
 
 Deno.test("table: mean±std over seeds, paired metrics, average", () => {
   const results: CellResult[] = [
