@@ -24,6 +24,8 @@ import {
 import {
   type DequantiseColumns,
   generateDequantiseColumns,
+} from "../../../src/codegen/quantized/dequantise_columns.ts";
+import {
   generateQuantiseCodes,
   type QuantiseCodes,
 } from "../../../src/codegen/quantized/linear_codes.ts";

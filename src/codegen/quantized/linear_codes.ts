@@ -1,21 +1,15 @@
 /**
- * The two element passes around the int8 GEMM of a post-training integer
- * linear (`QuantizedMatMul`, `src/ops/quantized_matmul.ts`):
+ * The code pass in front of the int8 GEMM of a post-training integer linear
+ * (`QuantizedMatMul`, `src/ops/quantized_matmul.ts`; the pass after it is
+ * `dequantise_columns.ts`):
  *
- * - `quantise_codes(x, codes, n, scale, half, qmax)`: codes[e] =
- *   clamp(⌊f32(f32(x[e]/scale) + half)⌋, 0, qmax) − 128 as int8, 16
- *   elements per step (the f32 division, addition and floor are exact IEEE
- *   operations, so the codes are the reference's), then one element at a
- *   time through the same vector code.
- * - `dequantise_columns(acc, y, shift, factor, m, n)`: from the transposed
- *   i32 product accᵀ [n, m], y[i, j] = f32((acc[j, i] + shift[j])·factor[j])
- *   in f64 — the reference's order — in blocks of 16 columns, so the reads
- *   stream 16 rows of acc and the writes fill whole cache lines of y. The
- *   `dequantise_columns_bias` variant takes a seventh pointer, `bias`, and
- *   adds bias[j] to each f32 result in f32 (a fused bias Add).
+ * `quantise_codes(x, codes, n, scale, half, qmax)`: codes[e] =
+ * clamp(⌊f32(f32(x[e]/scale) + half)⌋, 0, qmax) − 128 as int8, 16 elements
+ * per step (the f32 division, addition and floor are exact IEEE operations,
+ * so the codes are the reference's), then one element at a time through the
+ * same vector code.
  *
- * Pointers are byte addresses: x, y, bias f32; codes int8; acc i32; shift
- * and factor f64 (8-byte aligned).
+ * Pointers are byte addresses: x f32, codes int8.
  *
  * @module
  */
@@ -23,7 +17,6 @@
 import type { FunctionEmitter, Local } from "../wasm/mod.ts";
 import {
   buildKernel,
-  countedLoop,
   type F32Module,
   type GenerateOptions,
   i32x4Const,
@@ -39,20 +32,6 @@ export type QuantiseCodes = (
   half: number,
   qmax: number,
 ) => void;
-
-/** `dequantise_columns(acc, y, shift, factor, m, n[, bias])`. */
-export type DequantiseColumns = (
-  acc: number,
-  y: number,
-  shift: number,
-  factor: number,
-  m: number,
-  n: number,
-  bias?: number,
-) => void;
-
-/** Columns one block of `dequantise_columns` covers. */
-export const COLUMN_BLOCK = 16;
 
 /** The centre the codes are shifted by, as in the operator. */
 const CENTRE = 128;
@@ -150,99 +129,6 @@ export function generateQuantiseCodes(
           f.emit("i32x4.extract_lane", 0).emit("i32.store8");
           f.emit("local.get", e).emit("i32.const", 1).emit("i32.add")
             .emit("local.set", e).emit("br", next);
-        });
-      });
-    },
-  );
-}
-
-/** Generates `dequantise_columns`, or with `bias` its fused-bias variant. */
-export function generateDequantiseColumns(
-  bias: boolean,
-  options: GenerateOptions = {},
-): F32Module<DequantiseColumns> {
-  return buildKernel<DequantiseColumns>(
-    bias ? "dequantise_columns_bias" : "dequantise_columns",
-    [
-      ["acc", "i32"],
-      ["y", "i32"],
-      ["shift", "i32"],
-      ["factor", "i32"],
-      ["m", "i32"],
-      ["n", "i32"],
-      ...(bias ? [["bias", "i32"] as const] : []),
-    ],
-    [],
-    options,
-    (f) => {
-      const [acc, y, shift, factor, m, n] = [
-        "acc",
-        "y",
-        "shift",
-        "factor",
-        "m",
-        "n",
-      ].map((p) => f.param(p));
-      const [block, end, width, i, j] = ["block", "end", "width", "i", "j"]
-        .map((name) => temp(f, "i32", name));
-      const get = (l: Local) => f.emit("local.get", l);
-      countedLoop(f, block, n, COLUMN_BLOCK, () => {
-        // width = min(16, n − block)
-        f.emit("i32.const", COLUMN_BLOCK);
-        get(n);
-        get(block);
-        f.emit("i32.sub");
-        f.emit("i32.const", COLUMN_BLOCK);
-        get(n);
-        get(block);
-        f.emit("i32.sub").emit("i32.lt_u").emit("select")
-          .emit("local.set", width);
-        get(block);
-        get(width);
-        f.emit("i32.add").emit("local.set", end);
-        countedLoop(f, i, m, 1, () => {
-          get(block).emit("local.set", j);
-          f.block((exit) => {
-            f.loop((next) => {
-              get(j);
-              get(end);
-              f.emit("i32.ge_u").emit("br_if", exit);
-              // &y[i·n + j]
-              get(y);
-              get(i);
-              get(n);
-              f.emit("i32.mul");
-              get(j);
-              f.emit("i32.add").emit("i32.const", 2).emit("i32.shl")
-                .emit("i32.add");
-              // acc[j·m + i]
-              get(acc);
-              get(j);
-              get(m);
-              f.emit("i32.mul");
-              get(i);
-              f.emit("i32.add").emit("i32.const", 2).emit("i32.shl")
-                .emit("i32.add").emit("i32.load").emit("f64.convert_i32_s");
-              get(shift);
-              get(j);
-              f.emit("i32.const", 3).emit("i32.shl").emit("i32.add")
-                .emit("f64.load").emit("f64.add");
-              get(factor);
-              get(j);
-              f.emit("i32.const", 3).emit("i32.shl").emit("i32.add")
-                .emit("f64.load").emit("f64.mul").emit("f32.demote_f64");
-              if (bias) {
-                get(f.param("bias"));
-                get(j);
-                f.emit("i32.const", 2).emit("i32.shl").emit("i32.add")
-                  .emit("f32.load").emit("f32.add");
-              }
-              f.emit("f32.store");
-              get(j);
-              f.emit("i32.const", 1).emit("i32.add").emit("local.set", j)
-                .emit("br", next);
-            });
-          });
         });
       });
     },

@@ -8,10 +8,8 @@
 
 import type { F32Module, GenerateOptions } from "../f32/emit.ts";
 import type { KernelFn } from "../f32/loader.ts";
-import {
-  generateDequantiseColumns,
-  generateQuantiseCodes,
-} from "./linear_codes.ts";
+import { generateDequantiseColumns } from "./dequantise_columns.ts";
+import { generateQuantiseCodes } from "./linear_codes.ts";
 
 /** Element counts and column counts the tests sweep. */
 export const QUANTIZED_SIZES: readonly number[] = [

@@ -167,6 +167,13 @@ export const OPCODES = {
   "i32x4.mul": simd(0xb5),
   "i32x4.dot_i16x8_s": simd(0xba),
   "f32x4.add": simd(0xe4),
+  // Used by the quantized linear's dequantising pass (src/codegen/quantized).
+  "f64x2.splat": simd(0x14),
+  "f64x2.add": simd(0xf0),
+  "f64x2.mul": simd(0xf2),
+  "f64x2.convert_low_i32x4_s": simd(0xfe),
+  "f32x4.demote_f64x2_zero": simd(0x5e),
+  "v128.load64_zero": simdMem(0x5d, 3),
   "f32x4.mul": simd(0xe6),
   "f32x4.convert_i32x4_s": simd(0xfa),
   // Used by the f32 LayerNorm/softmax/activation/loss/AdamW kernels (src/codegen/f32).

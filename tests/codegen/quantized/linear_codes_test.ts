@@ -14,8 +14,8 @@ import {
 import {
   type DequantiseColumns,
   generateDequantiseColumns,
-  generateQuantiseCodes,
-} from "../../../src/codegen/quantized/linear_codes.ts";
+} from "../../../src/codegen/quantized/dequantise_columns.ts";
+import { generateQuantiseCodes } from "../../../src/codegen/quantized/linear_codes.ts";
 import { centredCode } from "../../../src/ops/quantized_matmul.ts";
 import { arena, seeded, uniform } from "../f32/helpers.ts";
 
@@ -72,7 +72,7 @@ Deno.test("dequantise_columns = f32((acc + shift)·factor) [+ bias], transposed 
       a.memory,
     ) as DequantiseColumns;
     for (const n of QUANTIZED_SIZES.filter((s) => s <= 256)) {
-      for (const m of [1, 5, 17]) {
+      for (const m of [1, 5, 17, 130]) {
         const acc = Int32Array.from(
           { length: m * n },
           () => Math.round((rand() - 0.5) * 2 ** 24),
