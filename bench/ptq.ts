@@ -37,6 +37,7 @@ import { feedsFor } from "../src/analysis/model_feeds.ts";
 import { importOnnxFile } from "../src/frontend/import_model.ts";
 import { runPipeline } from "../src/passes/pipeline.ts";
 import {
+  cachedCompile,
   chooseSamples,
   type CompileFor,
   engineRunner,
@@ -55,7 +56,6 @@ import {
   servedGraph,
 } from "../src/ptq/served_model.ts";
 import {
-  cachedCompile,
   isCalibrated,
   parseStrategy,
   prepareStrategy,

@@ -16,6 +16,7 @@ import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { importOnnxFile } from "../frontend/import_model.ts";
 import { FORWARD_PIPELINE, runPipeline } from "../passes/pipeline.ts";
 import {
+  cachedCompile,
   calibrate,
   calibrationBatches,
   chooseSamples,
@@ -25,7 +26,6 @@ import {
   METHODS,
   referenceRunner,
 } from "../ptq/calibrate.ts";
-import { cachedCompile } from "../ptq/strategies.ts";
 import { applyTransforms, measureTransforms } from "../ptq/transforms.ts";
 import {
   PARAMS_FILE,

@@ -110,8 +110,8 @@ export interface CalibrationStats {
   readonly reference: readonly Map<string, Tensor>[];
 }
 
-/** A graph cache keyed by batch shape. */
-function cached(compile: CompileFor): CompileFor {
+/** A per-shape cache of `compile`. */
+export function cachedCompile(compile: CompileFor): CompileFor {
   const graphs = new Map<string, Graph>();
   return (b, s) => {
     const key = `${b}x${s}`;
@@ -289,7 +289,7 @@ export async function calibrate(
       `Unknown calibration method '${method}'; use ${METHODS.join(" or ")}.`,
     );
   }
-  const compile = cached(compileF32);
+  const compile = cachedCompile(compileF32);
   const stats = await collectStats(compile, batches, run);
   const alphas = method === "minmax" ? [1] : alphaCandidates(
     precision.activationBits,
@@ -299,7 +299,7 @@ export async function calibrate(
   for (const alpha of alphas) {
     const sites = siteParams(stats, clippedRanges(stats, alpha), precision);
     // A graph per (α, shape): cached so each batch shape builds it once.
-    const quantised = cached((b, s) =>
+    const quantised = cachedCompile((b, s) =>
       fakeQuantise(compile(b, s), {
         weightBits: precision.weightBits,
         sites: new Map(sites.map((x) => [x.value, x])),

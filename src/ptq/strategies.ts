@@ -21,9 +21,9 @@
  */
 
 import type { BatchEncoding } from "../../runtime/data/encoding.ts";
-import type { Graph } from "../ir/graph.ts";
 import { llmInt8 } from "../passes/llm_int8.ts";
 import {
+  cachedCompile,
   calibrate,
   type CompileFor,
   type Method,
@@ -64,17 +64,6 @@ export interface PreparedStrategy {
   readonly compile: CompileFor;
   /** Calibration outcome (α, MSE vs f32 on the calibration set), if any. */
   readonly calibration?: { readonly alpha: number; readonly mse: number };
-}
-
-/** A per-shape cache of `compile`. */
-export function cachedCompile(compile: CompileFor): CompileFor {
-  const graphs = new Map<string, Graph>();
-  return (b, s) => {
-    const key = `${b}x${s}`;
-    let g = graphs.get(key);
-    if (g === undefined) graphs.set(key, g = compile(b, s));
-    return g;
-  };
 }
 
 /** Throws unless `name` is a strategy. */

@@ -15,12 +15,12 @@ import { execute } from "../../src/executor/execute.ts";
 import { importOnnxFile } from "../../src/frontend/import_model.ts";
 import { runPipeline } from "../../src/passes/pipeline.ts";
 import {
+  cachedCompile,
   calibrationBatches,
   referenceRunner,
 } from "../../src/ptq/calibrate.ts";
 import { PtqError } from "../../src/ptq/params.ts";
 import {
-  cachedCompile,
   isCalibrated,
   parseStrategy,
   prepareStrategy,
