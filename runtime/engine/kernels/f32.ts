@@ -44,8 +44,12 @@ type Fn = (...args: any[]) => any;
 
 const memo = new Map<string, F32Module<KernelFn>>();
 
-/** The kernel function of a generated module, instantiated on the engine memory. */
-async function load(
+/**
+ * The kernel function of a generated one-function module, instantiated on
+ * the engine memory; each module is generated once per process (`key` names
+ * the variant, the memory's sharing is added to it).
+ */
+export async function load(
   rt: KernelRuntime,
   key: string,
   generate: (options: GenerateOptions) => F32Module<KernelFn>,

@@ -35,6 +35,7 @@ import {
   columnTerms,
 } from "../../../src/ops/quantized_matmul.ts";
 import { EngineError } from "../errors.ts";
+import { load } from "./f32.ts";
 import { blockTilesFor, gemmSource, s8Params } from "./gemm_source.ts";
 import {
   align64,
@@ -74,13 +75,17 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
       const run = await rt.gemm(source, p);
       const packA = ex.packA as PackExport;
       const packB = ex.packB as PackExport;
-      const shared = { shared: rt.shared };
-      const quantise = (await rt.instantiate(generateQuantiseCodes(shared)))
-        .quantise_codes as QuantiseCodes;
-      const dequantiser = generateDequantiseColumns(bias !== undefined, shared);
-      const dequantise = (await rt.instantiate(dequantiser))[
-        dequantiser.name
-      ] as DequantiseColumns;
+      const quantise: QuantiseCodes = await load(
+        rt,
+        "quantise_codes",
+        generateQuantiseCodes,
+      );
+      const variant = bias === undefined ? "plain" : "bias";
+      const dequantise: DequantiseColumns = await load(
+        rt,
+        `dequantise_columns/${variant}`,
+        (o) => generateDequantiseColumns(bias !== undefined, o),
+      );
       const f64 = new Float64Array(rt.memory.buffer);
       const [x, y, at, kept] = [
         rt.input(0),
@@ -95,11 +100,16 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
       const half = Math.fround(code.zeroPoint + 0.5);
       const qmax = 2 ** code.bits - 1;
       const constant = info.isConstant(1) && info.isConstant(2);
-      let packedFor: string | undefined;
+      let packed: [number, number] | undefined;
       // Repacks Wᵀ and recomputes the column terms when W or its scales change.
       const prepare = () => {
-        const version = `${rt.version(1)},${rt.version(2)}`;
-        if (constant && version === packedFor) return;
+        const [codesVersion, scalesVersion] = [rt.version(1), rt.version(2)];
+        if (
+          constant && packed?.[0] === codesVersion &&
+          packed[1] === scalesVersion
+        ) {
+          return;
+        }
         if (packA(rt.input(1), 1, n, n, k, kept)) {
           throw new EngineError(
             `QuantizedMatMul '${info.node.name}': a weight code is −128, outside the symmetric range.`,
@@ -109,7 +119,7 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
         const t = columnTerms(wCodes, wScale, k, n, code);
         f64.set(t.shift, shift / 8);
         f64.set(t.factor, factor / 8);
-        packedFor = version;
+        packed = [codesVersion, scalesVersion];
       };
       return () => {
         prepare();
