@@ -1,5 +1,6 @@
 /**
- * `QuantizedMatMul(x, wq, w_scale[, bias]) {x_scale, x_zero_point, bits}`: the
+ * `QuantizedMatMul(x, wq, w_scale[, bias]) {ptq_scale, ptq_zero_point,
+ * ptq_bits}`: the
  * post-training integer linear of NUMERICS.md §4 — y = x·W with x quantised
  * per tensor, asymmetric, and W per output channel, symmetric — as one
  * operator, so the engine can run it on the int8 GEMM.
@@ -41,19 +42,19 @@ export interface ActivationCode {
 
 /** The node's activation quantisation, checked. */
 export function activationCodeOf(node: Node): ActivationCode {
-  const scale = floatAttr(node.attrs, "x_scale", NaN);
-  const zeroPoint = floatAttr(node.attrs, "x_zero_point", NaN);
-  const bits = intAttr(node.attrs, "bits", 8);
+  const scale = floatAttr(node.attrs, "ptq_scale", NaN);
+  const zeroPoint = floatAttr(node.attrs, "ptq_zero_point", NaN);
+  const bits = intAttr(node.attrs, "ptq_bits", 8);
   if (!(scale > 0) || !Number.isFinite(scale)) {
-    throw new OpError(node, `x_scale must be finite and > 0, got ${scale}.`);
+    throw new OpError(node, `ptq_scale must be finite and > 0, got ${scale}.`);
   }
   if (!Number.isFinite(zeroPoint)) {
-    throw new OpError(node, `x_zero_point must be finite, got ${zeroPoint}.`);
+    throw new OpError(node, `ptq_zero_point must be finite, got ${zeroPoint}.`);
   }
   if (!Number.isInteger(bits) || bits < 2 || bits > 8) {
     throw new OpError(
       node,
-      `bits must be an integer from 2 to 8 (int8 kernels), got ${bits}.`,
+      `ptq_bits must be an integer from 2 to 8 (int8 kernels), got ${bits}.`,
     );
   }
   return { scale, zeroPoint, bits };

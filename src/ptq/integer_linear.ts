@@ -3,7 +3,7 @@
  * kernels. Each linear x·W of a compiled forward graph (see
  * `linear_inputs.ts`) becomes
  * ```text
- * %y = QuantizedMatMul(x, W.ptq_q{w}, W.ptq_wscale) {x_scale, x_zero_point, bits, ptq_…}
+ * %y = QuantizedMatMul(x, W.ptq_q{w}, W.ptq_wscale) {ptq_scale, ptq_zero_point, ptq_bits, …}
  * ```
  * with W's per-channel int8 codes and scales as constants and x's
  * calibrated step and zero point as attributes. A bias — a Gemm's 1-D C, or
@@ -153,11 +153,8 @@ export function integerLinears(
           [site.value, ...names, ...(bias === undefined ? [] : [bias])],
           [product],
           {
-            x_scale: attr.float(p.scale),
-            x_zero_point: attr.float(p.zeroPoint),
-            bits: attr.int(p.bits),
-            weight_bits: attr.int(options.weightBits),
             ...quantiserAttrs(p, options),
+            weight_bits: attr.int(options.weightBits),
           },
         ),
       ];

@@ -8,22 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import { loadTokenizer } from "../../runtime/data/read_file.ts";
-import { parseGlue } from "../../runtime/data/glue.ts";
 import { Engine } from "../../runtime/engine/mod.ts";
 import { feedsFor } from "../../src/analysis/model_feeds.ts";
 import { execute } from "../../src/executor/execute.ts";
-import { importOnnxFile } from "../../src/frontend/import_model.ts";
 import { attr, makeGraph, makeNode } from "../../src/ir/graph.ts";
 import { printGraph } from "../../src/ir/printer.ts";
 import { type Tensor, tensor } from "../../src/ir/tensor.ts";
 import { quantizedProduct } from "../../src/ops/quantized_matmul.ts";
-import { runPipeline } from "../../src/passes/pipeline.ts";
-import {
-  calibrate,
-  calibrationBatches,
-  chooseSamples,
-} from "../../src/ptq/calibrate.ts";
+import { calibrate } from "../../src/ptq/calibrate.ts";
 import { fakeQuantise } from "../../src/ptq/fake_quant.ts";
 import { integerLinears } from "../../src/ptq/integer_linear.ts";
 import {
@@ -33,6 +25,7 @@ import {
   quantiseWeight,
 } from "../../src/ptq/params.ts";
 import { relativeError } from "../engine/helpers.ts";
+import { tinySetup } from "./_bert_tiny.ts";
 import { exportOnnx } from "../../src/export/onnx_export.ts";
 import { relativeError as ortError, runOrt } from "../export/ort_run.ts";
 
@@ -105,9 +98,9 @@ function productGraph(
         ["x", "wq", "ws", ...(withBias ? ["b"] : [])],
         ["y"],
         {
-          x_scale: attr.float(scale),
-          x_zero_point: attr.float(zeroPoint),
-          bits: attr.int(bits),
+          ptq_scale: attr.float(scale),
+          ptq_zero_point: attr.float(zeroPoint),
+          ptq_bits: attr.int(bits),
         },
       ),
     ],
@@ -274,23 +267,7 @@ Deno.test("ptq-int refuses wide formats and uncalibrated inputs", () => {
 });
 
 Deno.test("bert-tiny on integer kernels: as the reference, close to fake quant", async () => {
-  const { graph } = importOnnxFile(
-    "../shared/models/bert-tiny-random/model.onnx",
-  );
-  const file = "../shared/data/SST-2/train.tsv";
-  const examples = parseGlue(
-    "SST-2",
-    "train",
-    await Deno.readTextFile(file),
-    file,
-  );
-  const tokenizer = await loadTokenizer(
-    "../shared/models/bert-tiny-random/vocab.txt",
-  );
-  const chosen = chooseSamples(examples.length, 8, 1).map((i) => examples[i]);
-  const batches = calibrationBatches(chosen, tokenizer, 8, 32);
-  const compile = (batch: number, seq: number) =>
-    runPipeline(graph, { batch, seq, dims: {} });
+  const { batches, compile } = await tinySetup();
   for (const precision of ["w8a8", "w4a8", "w6a6"]) {
     const p = parsePrecision(precision);
     const params = await calibrate(compile, batches, p, "minmax");
