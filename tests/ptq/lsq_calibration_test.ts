@@ -8,22 +8,16 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadTokenizer } from "../../runtime/data/read_file.ts";
-import { parseGlue } from "../../runtime/data/glue.ts";
 import { feedsFor } from "../../src/analysis/model_feeds.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { calibrateCommand } from "../../src/cli/calibrate.ts";
 import { compileCommand } from "../../src/cli/compile.ts";
 import { execute } from "../../src/executor/execute.ts";
-import { importOnnxFile } from "../../src/frontend/import_model.ts";
 import { withParts } from "../../src/ir/graph.ts";
 import { parseGraph } from "../../src/ir/parser.ts";
 import { printGraph } from "../../src/ir/printer.ts";
-import { runPipeline } from "../../src/passes/pipeline.ts";
 import {
   calibrate,
-  calibrationBatches,
-  chooseSamples,
   collectStats,
   engineRunner,
   outputError,
@@ -32,9 +26,9 @@ import { fakeQuantise } from "../../src/ptq/fake_quant.ts";
 import { lossFeeds, lsqForward } from "../../src/ptq/lsq_graph.ts";
 import { fineStage } from "../../src/ptq/lsq_train.ts";
 import { PARAMS_FILE, parsePrecision } from "../../src/ptq/params.ts";
+import { inferArgs, tinySetup as tinyBert } from "./_bert_tiny.ts";
 
 const MODEL = "../shared/models/bert-tiny-random/model.onnx";
-const SST2 = "../shared/data/SST-2";
 
 /**
  * bert-tiny, 16 SST-2 train sentences (seed 1) in two batches, and its
@@ -42,20 +36,9 @@ const SST2 = "../shared/data/SST-2";
  * state): 16 logits alone make an MSE that rounding noise dominates.
  */
 async function tinySetup() {
-  const { graph } = importOnnxFile(MODEL);
-  const examples = parseGlue(
-    "SST-2",
-    "train",
-    await Deno.readTextFile(join(SST2, "train.tsv")),
-    join(SST2, "train.tsv"),
-  );
-  const tokenizer = await loadTokenizer(
-    "../shared/models/bert-tiny-random/vocab.txt",
-  );
-  const chosen = chooseSamples(examples.length, 16, 1).map((i) => examples[i]);
-  const batches = calibrationBatches(chosen, tokenizer, 8, 32);
+  const { batches, compile: forward } = await tinyBert(16);
   const compile = (batch: number, seq: number) => {
-    const g = runPipeline(graph, { batch, seq, dims: {} });
+    const g = forward(batch, seq);
     const hidden = g.nodes.filter((n) => n.op === "LayerNorm").at(-1)!;
     return withParts(g, { outputs: [...g.outputs, hidden.outputs[0]] });
   };
@@ -188,18 +171,7 @@ Deno.test("calibrate --lsq: refuses bad options, writes and compiles the learned
     assert.ok(params.alpha > 0 && params.alpha <= 1);
     const dump = join(dir, "ir");
     assert.equal(
-      await compileCommand([
-        MODEL,
-        "--infer",
-        "--precision",
-        "w8a8",
-        "--calibration",
-        cal,
-        "--seq",
-        "16",
-        "--dump-ir",
-        dump,
-      ]),
+      await compileCommand(inferArgs(MODEL, cal, dump)),
       0,
     );
     const last = [...Deno.readDirSync(dump)].map((e) => e.name).sort().at(-1)!;

@@ -9,22 +9,17 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
-import { loadTokenizer } from "../../runtime/data/read_file.ts";
 import { Engine } from "../../runtime/engine/mod.ts";
-import { parseGlue } from "../../runtime/data/glue.ts";
 import { calibrateCommand } from "../../src/cli/calibrate.ts";
 import { compileCommand } from "../../src/cli/compile.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { execute } from "../../src/executor/execute.ts";
-import { importOnnxFile } from "../../src/frontend/import_model.ts";
 import { attr, makeGraph, makeNode } from "../../src/ir/graph.ts";
 import { tensor } from "../../src/ir/tensor.ts";
 import { feedsFor } from "../../src/analysis/model_feeds.ts";
-import { runPipeline } from "../../src/passes/pipeline.ts";
 import {
   alphaCandidates,
   calibrate,
-  calibrationBatches,
   chooseSamples,
   clippedRanges,
   collectStats,
@@ -40,9 +35,9 @@ import {
   PtqError,
   quantiseWeight,
 } from "../../src/ptq/params.ts";
+import { inferArgs, tinySetup } from "./_bert_tiny.ts";
 
 const MODEL = "../shared/models/bert-tiny-random/model.onnx";
-const SST2 = "../shared/data/SST-2";
 
 /** A random-ish generator for synthetic data. */
 function lcg(seed: number): () => number {
@@ -217,25 +212,6 @@ Deno.test("calibration samples: deterministic per seed, seeds differ", () => {
 });
 
 /** bert-tiny, 8 SST-2 train sentences chosen by seed 1, and its compiler. */
-async function tinySetup(samples = 8) {
-  const { graph } = importOnnxFile(MODEL);
-  const examples = parseGlue(
-    "SST-2",
-    "train",
-    await Deno.readTextFile(join(SST2, "train.tsv")),
-    join(SST2, "train.tsv"),
-  );
-  const tokenizer = await loadTokenizer(
-    "../shared/models/bert-tiny-random/vocab.txt",
-  );
-  const chosen = chooseSamples(examples.length, samples, 1).map((i) =>
-    examples[i]
-  );
-  const batches = calibrationBatches(chosen, tokenizer, 8, 32);
-  const compile = (batch: number, seq: number) =>
-    runPipeline(graph, { batch, seq, dims: {} });
-  return { graph, batches, compile };
-}
 
 Deno.test("bert-tiny: W16A16 ≈ f32, W4A8 much worse than W8A8", async () => {
   const { batches, compile } = await tinySetup();
@@ -364,18 +340,7 @@ Deno.test("calibrate CLI + compile --infer --dump-ir show α and scales", async 
       }
     }
     const dump = join(dir, "ir");
-    const args = [
-      MODEL,
-      "--infer",
-      "--precision",
-      "w8a8",
-      "--calibration",
-      cal,
-      "--seq",
-      "16",
-      "--dump-ir",
-      dump,
-    ];
+    const args = inferArgs(MODEL, cal, dump);
     const lastDump = async () => {
       const names = [...Deno.readDirSync(dump)].map((e) => e.name).sort();
       return [

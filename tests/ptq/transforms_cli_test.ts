@@ -12,6 +12,7 @@ import { UsageError } from "../../src/cli/args.ts";
 import { calibrateCommand } from "../../src/cli/calibrate.ts";
 import { compileCommand } from "../../src/cli/compile.ts";
 import { PARAMS_FILE } from "../../src/ptq/params.ts";
+import { inferArgs } from "./_bert_tiny.ts";
 
 const MODEL = "../shared/models/bert-tiny-random/model.onnx";
 
@@ -42,18 +43,7 @@ async function calibrated(dir: string, name: string, extra: string[]) {
 /** `compile --infer` with the calibration in `cal`; the dump file names. */
 async function inferDumps(dir: string, cal: string): Promise<string[]> {
   const dump = join(dir, `ir-${cal.split("/").at(-1)}`);
-  const code = await compileCommand([
-    MODEL,
-    "--infer",
-    "--precision",
-    "w8a8",
-    "--calibration",
-    cal,
-    "--seq",
-    "16",
-    "--dump-ir",
-    dump,
-  ]);
+  const code = await compileCommand(inferArgs(MODEL, cal, dump));
   assert.equal(code, 0);
   return [...Deno.readDirSync(dump)].map((e) => e.name).sort();
 }
