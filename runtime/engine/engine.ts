@@ -252,14 +252,22 @@ export class Engine {
     return engine;
   }
 
-  /** Threads each GEMM call runs on, this one included. */
+  /** Threads each GEMM and split kernel call runs on, this one included. */
   get threads(): number {
     return this.#threads.threads;
   }
 
   /** GEMM calls split between the threads so far (0 on one thread). */
   get splitGemmCalls(): number {
-    return this.#threads.splitCalls;
+    return this.#threads.splitGemmCalls;
+  }
+
+  /**
+   * Calls of other kernels (elementwise, row-wise, packers) split between
+   * the threads so far (0 on one thread).
+   */
+  get splitKernelCalls(): number {
+    return this.#threads.splitKernelCalls;
   }
 
   /**

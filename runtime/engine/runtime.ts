@@ -16,7 +16,7 @@ import type { TensorData } from "../../src/ir/dtype.ts";
 import type { Graph } from "../../src/ir/graph.ts";
 import type { Kernel, KernelRuntime, Step, WasmSource } from "./kernels/mod.ts";
 import type { Layout } from "./layout.ts";
-import type { EngineThreads } from "./threads.ts";
+import type { EngineThreads, SplitSpec } from "./threads.ts";
 import { viewOf } from "./views.ts";
 
 /** Where kernel modules come from, and who sees them. */
@@ -35,7 +35,7 @@ interface Instantiated {
 
 /**
  * Builds the steps of `kernels` (one per node of `graph`) over `memory`;
- * GEMM exports are wrapped by `threads` (see `threads.ts`).
+ * GEMM exports and split calls are wrapped by `threads` (see `threads.ts`).
  */
 export async function buildSteps(
   graph: Graph,
@@ -74,6 +74,11 @@ export async function buildSteps(
     const { module, exports } = await load(source);
     return threads.wrap(module, exports.gemm as GemmExport, params);
   };
+  const split = async (source: WasmSource, name: string, spec: SplitSpec) => {
+    const { module, exports } = await load(source);
+    // deno-lint-ignore no-explicit-any
+    return threads.split(module, name, exports[name] as any, spec);
+  };
   const buffer = memory.buffer as ArrayBuffer;
   const address = (name: string | undefined) =>
     name === undefined || name === "" ? 0 : layout.slots.get(name)!.address;
@@ -96,6 +101,7 @@ export async function buildSteps(
       shared: threads.threads > 1,
       instantiate,
       gemm,
+      split,
     };
     persistent += Math.ceil(persistentBytes[i] / 64) * 64;
     steps.push(await kernels[i].build(rt));

@@ -2,10 +2,12 @@
  * Worker threads of an execution engine. The engine's memory is shared and
  * every GEMM call (f32 and int8, forward and backward) is split by row tiles
  * between the calling thread and the workers, which run the same compiled
- * GEMM modules on the same memory (`src/codegen/gemm/parallel.ts`); every
- * other kernel runs on the calling thread. Splitting rows changes no
- * output bit: each element is computed by the same code over the same k
- * order.
+ * GEMM modules on the same memory (`src/codegen/gemm/parallel.ts`); kernels
+ * whose work falls into independent ranges (elementwise maps, row-wise
+ * LayerNorm and softmax, AdamW, the packers) are split the same way through
+ * {@linkcode EngineThreads.split}; the rest run on the calling thread.
+ * Splitting changes no output bit: each element is computed by the same code
+ * over the same order.
  *
  * The threads' control block and the workers' private edge tiles sit in a
  * region of the engine's persistent memory ({@linkcode threadRegionBytes}).
@@ -21,7 +23,10 @@ import {
   type GemmParams,
   GemmThreadPool,
 } from "../../src/codegen/gemm/mod.ts";
-import { MAX_WORKERS } from "../../src/codegen/gemm/thread_protocol.ts";
+import {
+  MAX_WORKERS,
+  type WorkerFunction,
+} from "../../src/codegen/gemm/thread_protocol.ts";
 import { EngineError } from "./errors.ts";
 
 /** Bytes of one worker's edge tile: room for any register tile (mr·nr f32). */
@@ -33,6 +38,40 @@ const WORKER_TILE_BYTES = 1024;
  * an attention head's 128×64×128 product saves.
  */
 const MIN_SPLIT_MACS = 1 << 22;
+
+/**
+ * Bytes a split call must touch before it is shared: below that, waking a
+ * worker costs more than its half of a memory-bound pass saves.
+ */
+const MIN_SPLIT_BYTES = 1 << 18;
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => any;
+
+/** How one call divides: its advancing pointers and the bytes per unit. */
+export interface SplitPlan {
+  /** [argument index, bytes per unit] of each pointer that advances. */
+  readonly pointers: readonly (readonly [number, number])[];
+  /** Bytes one unit reads and writes (small calls stay on the caller). */
+  readonly bytesPerUnit: number;
+}
+
+/**
+ * How a kernel export's call divides into independent ranges of units
+ * (elements, rows, packing lines): `count` is the index of the argument
+ * holding the number of units, `grain` the units every chunk bound is a
+ * multiple of (a SIMD width or a packing tile, so each unit is computed by
+ * the same code as in one whole call), and `plan` gives, for a call's
+ * arguments, the pointers that advance per unit and by how much.
+ */
+export interface SplitSpec {
+  /** Index of the unit-count argument. */
+  readonly count: number;
+  /** Chunk bounds fall on multiples of this many units. */
+  readonly grain: number;
+  /** The pointers and bytes per unit of a call with `args`. */
+  plan(args: readonly number[]): SplitPlan;
+}
 
 /** Most threads an engine runs (the caller plus the pool's workers). */
 export const MAX_THREADS: number = MAX_WORKERS + 1;
@@ -60,10 +99,12 @@ export function threadRegionBytes(threads: number): number {
 
 /** The GEMM modules of one engine and, once started, its worker threads. */
 export class EngineThreads {
-  readonly #modules = new Map<WebAssembly.Module, number>();
+  readonly #functions: WorkerFunction[] = [];
+  readonly #indices = new Map<WebAssembly.Module, Map<string, number>>();
   readonly #tiles: number[];
   #pool: GemmThreadPool | undefined;
-  #split = 0;
+  #splitGemm = 0;
+  #splitKernel = 0;
 
   /** `region`: byte address of {@linkcode threadRegionBytes} zeroed bytes. */
   constructor(
@@ -94,11 +135,7 @@ export class EngineThreads {
         `GEMM tile ${params.mr}×${params.nr} exceeds a worker's edge tile.`,
       );
     }
-    let index = this.#modules.get(module);
-    if (index === undefined) {
-      index = this.#modules.size;
-      this.#modules.set(module, index);
-    }
+    const index = this.#register(module, "gemm");
     const rowStep = gemmLayout(params).aRowStepBytes;
     const mr = params.mr;
     const kStep = gemmLayout(params).kStep;
@@ -124,7 +161,7 @@ export class EngineThreads {
           blockTiles,
         );
       }
-      this.#split++;
+      this.#splitGemm++;
       pool.run(
         {
           module: index,
@@ -148,17 +185,69 @@ export class EngineThreads {
     };
   }
 
-  /** GEMM calls split between the threads so far. */
-  get splitCalls(): number {
-    return this.#split;
+  /**
+   * `fn` (export `name` of `module`) as a function that, once
+   * {@linkcode EngineThreads.start} has run, splits each call by `spec`
+   * between the threads and returns the OR of the parts' nonzero i32
+   * results; calls touching fewer than {@linkcode MIN_SPLIT_BYTES} bytes,
+   * or under two grains per thread, run whole on the caller.
+   */
+  split(
+    module: WebAssembly.Module,
+    name: string,
+    fn: Fn,
+    spec: SplitSpec,
+  ): Fn {
+    if (this.threads === 1) return fn;
+    const index = this.#register(module, name);
+    return (...args: number[]) => {
+      const pool = this.#pool;
+      const units = args[spec.count];
+      if (pool === undefined || units < 2 * this.threads * spec.grain) {
+        return fn(...args);
+      }
+      const { pointers, bytesPerUnit } = spec.plan(args);
+      if (units * bytesPerUnit < MIN_SPLIT_BYTES) return fn(...args);
+      this.#splitKernel++;
+      return pool.call(
+        { fn: index, args, count: spec.count, grain: spec.grain, pointers },
+        fn,
+      );
+    };
   }
 
-  /** Starts the workers on every module wrapped so far. */
+  /** GEMM calls shared between the threads so far. */
+  get splitGemmCalls(): number {
+    return this.#splitGemm;
+  }
+
+  /** Split calls of other kernels shared between the threads so far. */
+  get splitKernelCalls(): number {
+    return this.#splitKernel;
+  }
+
+  /** Index of export `name` of `module` among the workers' functions. */
+  #register(module: WebAssembly.Module, name: string): number {
+    let names = this.#indices.get(module);
+    if (names === undefined) {
+      names = new Map();
+      this.#indices.set(module, names);
+    }
+    let index = names.get(name);
+    if (index === undefined) {
+      index = this.#functions.length;
+      this.#functions.push({ module, name });
+      names.set(name, index);
+    }
+    return index;
+  }
+
+  /** Starts the workers on every function wrapped so far. */
   async start(): Promise<void> {
     if (this.threads === 1 || this.#pool !== undefined) return;
     this.#pool = await GemmThreadPool.start(
       this.memory,
-      [...this.#modules.keys()],
+      this.#functions,
       this.region,
       this.threads - 1,
     );

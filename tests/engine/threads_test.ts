@@ -1,5 +1,6 @@
 /**
- * Two threads inside the engine: every GEMM call's row tiles are split
+ * Two threads inside the engine: every GEMM call's row tiles, and the
+ * ranges of the split kernels (GELU, softmax, LayerNorm, AdamW), are shared
  * between this thread and a worker on the shared memory, and a training
  * step must come out bit for bit as on one thread — f32 products, int8
  * products with Approach 2's side stream, forward and backward.
@@ -73,7 +74,9 @@ for (const recipe of ["fp32", "int8-a2"]) {
       }
     }
     assert.ok(two.splitGemmCalls > 0, "no GEMM was split");
+    assert.ok(two.splitKernelCalls > 0, "no other kernel was split");
     assert.equal(one.splitGemmCalls, 0);
+    assert.equal(one.splitKernelCalls, 0);
   });
 }
 

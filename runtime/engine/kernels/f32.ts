@@ -14,7 +14,6 @@
  */
 
 import {
-  type F32Module,
   generateActivation,
   generateAdamW,
   generateCrossEntropyBwd,
@@ -27,10 +26,15 @@ import {
   type GenerateOptions,
   generateSoftmaxBwd,
   generateSoftmaxFwd,
-  type KernelFn,
 } from "../../../src/codegen/f32/mod.ts";
 import { floatAttr, intAttr, stringAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
+import {
+  elementwiseSplit,
+  load,
+  loadSplit,
+  rowwiseSplit,
+} from "./generated.ts";
 import type {
   Kernel,
   KernelRuntime,
@@ -38,31 +42,6 @@ import type {
   NodeInfo,
   Step,
 } from "./types.ts";
-
-// deno-lint-ignore no-explicit-any
-type Fn = (...args: any[]) => any;
-
-const memo = new Map<string, F32Module<KernelFn>>();
-
-/**
- * The kernel function of a generated one-function module, instantiated on
- * the engine memory; each module is generated once per process (`key` names
- * the variant, the memory's sharing is added to it).
- */
-export async function load(
-  rt: KernelRuntime,
-  key: string,
-  generate: (options: GenerateOptions) => F32Module<KernelFn>,
-): Promise<Fn> {
-  const variant = `${key}${rt.shared ? "/shared" : ""}`;
-  let module = memo.get(variant);
-  if (module === undefined) {
-    module = generate({ shared: rt.shared });
-    memo.set(variant, module);
-  }
-  const exports = await rt.instantiate(module);
-  return exports[module.name] as Fn;
-}
 
 const isF32 = (info: NodeInfo, ...indices: number[]) =>
   indices.every((i) => info.inputs[i]?.dtype === "f32");
@@ -94,7 +73,7 @@ function unary(name: string, ok: (info: NodeInfo) => boolean) {
     const n = length(info, 0);
     return {
       async build(rt): Promise<Step> {
-        const f = await load(rt, name, gen);
+        const f = await loadSplit(rt, name, gen, elementwiseSplit(2, [0, 1]));
         const [x, y] = [rt.input(0), rt.output(0)];
         return () => f(x, y, n);
       },
@@ -110,7 +89,12 @@ function pointwiseGrad(name: string, ok: (info: NodeInfo) => boolean) {
     const n = length(info, 0);
     return {
       async build(rt): Promise<Step> {
-        const f = await load(rt, name, gen);
+        const f = await loadSplit(
+          rt,
+          name,
+          gen,
+          elementwiseSplit(3, [0, 1, 2]),
+        );
         const [dy, saved, dx] = [rt.input(0), rt.input(1), rt.output(0)];
         return () => f(saved, dy, dx, n);
       },
@@ -145,10 +129,11 @@ function layerNorm(info: NodeInfo): Kernel | undefined {
     // Unused statistics, and a missing bias (zeros), live in scratch.
     scratchBytes: 8 * rows + 4 * hidden,
     async build(rt): Promise<Step> {
-      const f = await load(
+      const f = await loadSplit(
         rt,
         `ln${hidden}`,
         (o) => generateLayerNormFwd({ hidden }, o),
+        rowwiseSplit(6, [[0, 4 * hidden], [3, 4 * hidden], [4, 4], [5, 4]]),
       );
       const zeros = rt.scratch + 8 * rows;
       const mean = rt.output(1) || rt.scratch;
@@ -215,10 +200,11 @@ function softmax(info: NodeInfo): Kernel | undefined {
   const rows = length(info, 0) / cols;
   return {
     async build(rt): Promise<Step> {
-      const f = await load(
+      const f = await loadSplit(
         rt,
         "softmax",
         (o) => generateSoftmaxFwd({ masked: false }, o),
+        rowwiseSplit(2, [[0, 4 * cols], [1, 4 * cols]]),
       );
       const [x, y] = [rt.input(0), rt.output(0)];
       return () => f(x, y, rows, cols, 1);
@@ -232,7 +218,12 @@ function softmaxGrad(info: NodeInfo): Kernel | undefined {
   const rows = length(info, 0) / cols;
   return {
     async build(rt): Promise<Step> {
-      const f = await load(rt, "softmaxb", (o) => generateSoftmaxBwd(o));
+      const f = await loadSplit(
+        rt,
+        "softmaxb",
+        (o) => generateSoftmaxBwd(o),
+        rowwiseSplit(3, [[0, 4 * cols], [1, 4 * cols], [2, 4 * cols]]),
+      );
       const [dy, y, dx] = [rt.input(0), rt.input(1), rt.output(0)];
       return () => f(y, dy, dx, rows, cols, 1);
     },
@@ -358,7 +349,12 @@ function adamW(info: NodeInfo): Kernel | undefined {
   const n = length(info, 0);
   return {
     async build(rt): Promise<Step> {
-      const f = await load(rt, "adamw", (o) => generateAdamW(o));
+      const f = await loadSplit(
+        rt,
+        "adamw",
+        (o) => generateAdamW(o),
+        elementwiseSplit(4, [0, 1, 2, 3]),
+      );
       const bytes = new Uint8Array(rt.memory.buffer);
       const lr = rt.inputView(4);
       const step = rt.inputView(5);

@@ -12,9 +12,11 @@ import {
   type GemmParams,
   generateGemm,
   kSteps,
+  type PackExport,
   selectS8Variant,
 } from "../../../src/codegen/gemm/mod.ts";
-import type { WasmSource } from "./types.ts";
+import { aSpec, bSpec } from "../../../src/codegen/gemm/pack_spec.ts";
+import type { KernelRuntime, SplitSpec, WasmSource } from "./types.ts";
 
 const sources = new Map<string, WasmSource>();
 
@@ -50,4 +52,49 @@ export function s8Params(output: "f32" | "i32"): GemmParams {
     output,
     kUnroll: 2,
   };
+}
+
+/**
+ * How a packer call `pack(src, lineStride, kStride, lines, kLen, dst)`
+ * divides: by whole panels of lines (the tile), the source advancing a line
+ * stride and the destination a panel's bytes per panel.
+ */
+export function packSplit(params: GemmParams, operand: "a" | "b"): SplitSpec {
+  const s = operand === "a" ? aSpec(params) : bSpec(params);
+  return {
+    count: 3,
+    grain: s.tile,
+    plan(args) {
+      const panelBytes = Math.ceil(args[4] / s.kStep) * s.tile * s.lineBytes +
+        s.headerBytes;
+      const lineBytes = panelBytes / s.tile;
+      const srcLine = args[1] << s.elemShift;
+      return {
+        pointers: [[0, srcLine], [5, lineBytes]],
+        bytesPerUnit: (args[4] << s.elemShift) + lineBytes,
+      };
+    },
+  };
+}
+
+/**
+ * The `packA` and `packB` exports of GEMM module `source`, split between
+ * the engine's threads by panels. `packA`'s result is an OR over the
+ * panels: right for the range flag of the int8 and f32 families, not for
+ * s16s8's max |A|, whose packer stays whole.
+ */
+export async function packers(
+  rt: KernelRuntime,
+  source: WasmSource,
+  params: GemmParams,
+): Promise<{ packA: PackExport; packB: PackExport }> {
+  if (params.family === "s16s8") {
+    const ex = await rt.instantiate(source);
+    return { packA: ex.packA as PackExport, packB: ex.packB as PackExport };
+  }
+  const [packA, packB] = await Promise.all([
+    rt.split(source, "packA", packSplit(params, "a")),
+    rt.split(source, "packB", packSplit(params, "b")),
+  ]);
+  return { packA, packB };
 }

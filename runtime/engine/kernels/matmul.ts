@@ -31,7 +31,7 @@ import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { rowPlan } from "./broadcast.ts";
-import { gemmSource } from "./gemm_source.ts";
+import { gemmSource, packers } from "./gemm_source.ts";
 import {
   align64,
   type Kernel,
@@ -92,7 +92,7 @@ class GemmCall {
 
   constructor(
     readonly params: GemmParams,
-    exports: WebAssembly.Exports,
+    packs: { packA: PackExport; packB: PackExport },
     gemm: GemmExport,
     readonly memory: WebAssembly.Memory,
     readonly base: number,
@@ -101,8 +101,8 @@ class GemmCall {
     readonly n: number,
   ) {
     this.#gemm = gemm;
-    this.#packA = exports.packA as PackExport;
-    this.#packB = exports.packB as PackExport;
+    this.#packA = packs.packA;
+    this.#packB = packs.packB;
     this.#f32 = new Float32Array(memory.buffer);
     this.#at = productLayout(params, m, k, n);
     this.#chunks = chunksOf(k);
@@ -218,9 +218,9 @@ async function bindGemm(
   n: number,
 ): Promise<GemmCall> {
   const source = gemmSource(params, rt.shared);
-  const exports = await rt.instantiate(source);
+  const packs = await packers(rt, source, params);
   const gemm = await rt.gemm(source, params);
-  return new GemmCall(params, exports, gemm, rt.memory, rt.scratch, m, k, n);
+  return new GemmCall(params, packs, gemm, rt.memory, rt.scratch, m, k, n);
 }
 
 /** Whether the operands are f32 and present. */

@@ -19,7 +19,6 @@ import {
   maxExactK,
   packedASize,
   packedBSize,
-  type PackExport,
 } from "../../../src/codegen/gemm/mod.ts";
 import {
   type DequantiseColumns,
@@ -35,8 +34,8 @@ import {
   columnTerms,
 } from "../../../src/ops/quantized_matmul.ts";
 import { EngineError } from "../errors.ts";
-import { load } from "./f32.ts";
-import { blockTilesFor, gemmSource, s8Params } from "./gemm_source.ts";
+import { load } from "./generated.ts";
+import { blockTilesFor, gemmSource, packers, s8Params } from "./gemm_source.ts";
 import {
   align64,
   type Kernel,
@@ -71,10 +70,8 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
     persistentBytes: terms + align64(2 * n * 8),
     async build(rt: KernelRuntime): Promise<Step> {
       const source = gemmSource(p, rt.shared);
-      const ex = await rt.instantiate(source);
       const run = await rt.gemm(source, p);
-      const packA = ex.packA as PackExport;
-      const packB = ex.packB as PackExport;
+      const { packA, packB } = await packers(rt, source, p);
       const quantise: QuantiseCodes = await load(
         rt,
         "quantise_codes",

@@ -16,6 +16,9 @@ import type { GemmExport, GemmParams } from "../../../src/codegen/gemm/mod.ts";
 import type { DType, TensorData } from "../../../src/ir/dtype.ts";
 import type { Node } from "../../../src/ir/graph.ts";
 import type { Tensor } from "../../../src/ir/tensor.ts";
+import type { SplitPlan, SplitSpec } from "../threads.ts";
+
+export type { SplitPlan, SplitSpec };
 
 /** One node's work at run time. */
 export type Step = () => void;
@@ -93,6 +96,19 @@ export interface KernelRuntime {
    * computed by the same code over the same k order).
    */
   gemm(source: WasmSource, params: GemmParams): Promise<GemmExport>;
+  /**
+   * Export `name` of module `source`, same signature: with worker threads
+   * each call is divided by `spec` into ranges the threads share, returning
+   * the OR of the parts' nonzero i32 results — for kernels whose units
+   * (elements, rows, columns) are computed independently, so the results
+   * are the same bit for bit.
+   */
+  split(
+    source: WasmSource,
+    name: string,
+    spec: SplitSpec,
+    // deno-lint-ignore no-explicit-any
+  ): Promise<(...args: any[]) => any>;
 }
 
 /** A kernel chosen for one node. */

@@ -1,7 +1,8 @@
 /**
- * Worker side of the multi-threaded GEMM: instantiates the compiled kernels on
- * the shared memory, then loops — block on `SEQ`, claim and compute chunks of
- * the posted job, signal `done` — until the quit flag is set. See `thread_protocol.ts`.
+ * Worker side of the multi-threaded kernels: instantiates the compiled
+ * modules on the shared memory, then loops — block on `SEQ`, claim and
+ * compute chunks of the posted job (a GEMM or a split call), signal `done`
+ * — until the quit flag is set. See `thread_protocol.ts`.
  *
  * The wait is a blocking `Atomics.wait`, not `Atomics.waitAsync`: in Deno a
  * `waitAsync` promise settles only when something else drains the worker's V8
@@ -12,13 +13,16 @@
  * @module
  */
 
-import type { GemmExport } from "./kernel.ts";
 import {
+  callFunction,
   controlBlock,
   doneWord,
   failedWord,
+  GEMM_JOB,
+  KIND,
   QUIT,
   readJob,
+  runCallChunks,
   runChunks,
   scratchWord,
   SEQ,
@@ -32,10 +36,19 @@ const scope = self as unknown as {
 
 scope.onmessage = async (event) => {
   scope.onmessage = null;
-  const { modules, memory, control: address, worker } = event.data;
-  const gemms = await Promise.all(modules.map(async (module) => {
-    const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    return instance.exports.gemm as GemmExport;
+  const { functions, memory, control: address, worker } = event.data;
+  const instances = new Map<
+    WebAssembly.Module,
+    Promise<WebAssembly.Instance>
+  >();
+  const fns = await Promise.all(functions.map(async ({ module, name }) => {
+    let instance = instances.get(module);
+    if (instance === undefined) {
+      instance = WebAssembly.instantiate(module, { env: { memory } });
+      instances.set(module, instance);
+    }
+    // deno-lint-ignore no-explicit-any
+    return (await instance).exports[name] as (...args: any[]) => any;
   }));
   const control = controlBlock(memory, address);
   // Read before "ready": once the caller sees it, SEQ may move at any time,
@@ -48,12 +61,16 @@ scope.onmessage = async (event) => {
     if (seq === seen) continue;
     seen = seq;
     try {
-      const job = readJob(control);
-      runChunks(control, job, gemms[job.module], control[scratchWord(worker)]);
+      if (control[KIND] === GEMM_JOB) {
+        const job = readJob(control);
+        runChunks(control, job, fns[job.module], control[scratchWord(worker)]);
+      } else {
+        runCallChunks(control, fns[callFunction(control)]);
+      }
     } catch (error) {
       // Report instead of dying silently, so the caller throws rather than waits.
       Atomics.store(control, failedWord(worker), seq);
-      scope.postMessage(`GEMM worker ${worker} failed: ${error}`);
+      scope.postMessage(`Kernel worker ${worker} failed: ${error}`);
     }
     Atomics.store(control, doneWord(worker), seq);
     Atomics.notify(control, doneWord(worker));

@@ -13,6 +13,7 @@
 
 import { type GemmModule, generateGemm } from "./generate.ts";
 import type { MatrixView } from "./matrix.ts";
+import { CONTROL_WORDS } from "./thread_protocol.ts";
 import {
   expectARange,
   expectOperandType,
@@ -28,7 +29,7 @@ import {
 } from "./params.ts";
 
 /** Bytes at the start of memory reserved for thread control words. */
-export const CONTROL_BYTES = 256;
+export const CONTROL_BYTES: number = Math.ceil(CONTROL_WORDS * 4 / 64) * 64;
 const PAGE = 65536;
 /** Largest memory a kernel instance grows to (2 GiB). */
 export const MEMORY_MAX_PAGES = 32768;

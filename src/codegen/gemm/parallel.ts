@@ -11,16 +11,22 @@ import { type GemmExport, GemmKernel, type GemmPlan } from "./kernel.ts";
 import type { MatrixView } from "./matrix.ts";
 import { gemmLayout, type GemmParams } from "./params.ts";
 import {
+  callChunk,
+  type CallJob,
+  callResult,
   controlBlock,
   doneWord,
   failedWord,
   type JobWords,
   MAX_WORKERS,
   QUIT,
+  runCallChunks,
   runChunks,
   scratchWord,
   SEQ,
+  type WorkerFunction,
   type WorkerInit,
+  writeCallJob,
   writeJob,
 } from "./thread_protocol.ts";
 
@@ -41,10 +47,11 @@ export function canUseThreads(): boolean {
 }
 
 /**
- * Worker threads sharing one memory and a set of GEMM modules: each
- * {@link GemmThreadPool.run} splits one GEMM call by row-tile chunks between
- * the calling thread and the workers. Used by {@link ParallelGemm} and by the
- * execution engine (several modules, control block inside its memory).
+ * Worker threads sharing one memory and a list of kernel functions: each
+ * {@link GemmThreadPool.run} splits one GEMM call by row-tile chunks, each
+ * {@link GemmThreadPool.call} one split call by ranges of units, between
+ * the calling thread and the workers. Used by {@link ParallelGemm} and by
+ * the execution engine (many functions, control block inside its memory).
  */
 export class GemmThreadPool {
   readonly #workers: Worker[];
@@ -60,12 +67,12 @@ export class GemmThreadPool {
 
   /**
    * Starts `workers` module workers over shared `memory`, each instantiating
-   * `modules`; the control block lives at byte `control`
-   * (`CONTROL_BYTES` long, zeroed).
+   * the modules of `functions` (jobs name a function by its index); the
+   * control block lives at byte `control` (`CONTROL_BYTES` long, zeroed).
    */
   static async start(
     memory: WebAssembly.Memory,
-    modules: readonly WebAssembly.Module[],
+    functions: readonly WorkerFunction[],
     control: number,
     workers: number,
   ): Promise<GemmThreadPool> {
@@ -73,7 +80,7 @@ export class GemmThreadPool {
     try {
       for (let w = 0; w < workers; w++) {
         started.push(
-          await startWorker({ modules, memory, control, worker: w }),
+          await startWorker({ functions, memory, control, worker: w }),
         );
       }
     } catch (error) {
@@ -112,12 +119,41 @@ export class GemmThreadPool {
     this.#workers.forEach((_, w) => {
       control[scratchWord(w)] = scratch[w + 1];
     });
+    this.#post(control, () => runChunks(control, whole, gemm, scratch[0]));
+  }
+
+  /**
+   * Computes split call `job` with `fn` (function `job.fn`) on this thread
+   * and every worker, in chunks of whole multiples of `job.grain` units;
+   * returns the OR of the chunks' nonzero i32 results (0 when none).
+   */
+  // deno-lint-ignore no-explicit-any
+  call(job: CallJob, fn: (...args: any[]) => unknown): number {
+    const control = controlBlock(this.memory, this.control);
+    const total = job.args[job.count];
+    writeCallJob(control, job, callChunk(total, job.grain, this.threads));
+    this.#post(control, () => runCallChunks(control, fn));
+    return callResult(control);
+  }
+
+  /** Posts the job written in `control`, runs `own` here, waits for all. */
+  #post(control: Int32Array, own: () => void): void {
     const seq = ++this.#seq;
     Atomics.store(control, SEQ, seq);
     Atomics.notify(control, SEQ);
-    runChunks(control, whole, gemm, scratch[0]);
-    // Every worker acknowledges every job, even one that found no chunk left,
-    // so none can still be reading this job when the next overwrites it.
+    try {
+      own();
+    } finally {
+      this.#await(control, seq);
+    }
+  }
+
+  /**
+   * Waits until every worker acknowledged job `seq` — even one that found
+   * no chunk left, or a job whose caller's share threw — so none can still
+   * be reading it when the next overwrites it.
+   */
+  #await(control: Int32Array, seq: number): void {
     this.#workers.forEach((_, w) => {
       for (;;) {
         const done = Atomics.load(control, doneWord(w));
@@ -126,7 +162,7 @@ export class GemmThreadPool {
       }
       if (Atomics.load(control, failedWord(w)) === seq) {
         throw new Error(
-          `GEMM worker ${w} threw on its share; its message says why.`,
+          `Kernel worker ${w} threw on its share; its message says why.`,
         );
       }
     });
@@ -166,7 +202,7 @@ export class ParallelGemm {
     const pool = shared
       ? await GemmThreadPool.start(
         kernel.memory,
-        [kernel.compiled],
+        [{ module: kernel.compiled, name: "gemm" }],
         0,
         threads - 1,
       )

@@ -2,11 +2,14 @@
  * The shared-memory protocol between the main thread and GEMM workers: a block
  * of i32 words (`CONTROL_BYTES`) in the shared WASM memory — at address 0 of
  * a {@link ParallelGemm}'s own memory, inside the execution engine's
- * persistent region for its threads. Workers hold one or more GEMM modules;
- * the main thread writes one job — which module, the whole GEMM's
- * arguments — resets the chunk counter `NEXT`, bumps `SEQ` and notifies.
- * Every thread, the main one included, then claims chunks of row tiles with
- * `Atomics.add(NEXT)` until none are left ({@link runChunks}), so a thread
+ * persistent region for its threads. Workers hold a list of functions (the
+ * `gemm` exports of GEMM modules, and any other kernel export whose work
+ * splits into independent ranges: elementwise maps, row-wise kernels,
+ * packers); the main thread writes one job — its kind, which function, the
+ * whole call's arguments — resets the chunk counter `NEXT`, bumps `SEQ` and
+ * notifies. Every thread, the main one included, then claims chunks (row
+ * tiles of a GEMM, ranges of a split call) with `Atomics.add(NEXT)` until
+ * none are left ({@link runChunks}, {@link runCallChunks}), so a thread
  * slowed by another process simply takes fewer chunks. A worker then stores
  * the sequence number in its `done` word (and in its `failed` word too if a
  * chunk threw) and notifies back. Atomics, not postMessage, so a call costs
@@ -22,6 +25,12 @@ export const SEQ = 0;
 export const QUIT = 1;
 /** Word index of the next unclaimed chunk. */
 export const NEXT = 2;
+/** Word index of the job's kind: {@link GEMM_JOB} or {@link CALL_JOB}. */
+export const KIND = 3;
+/** A GEMM job ({@link JobWords}). */
+export const GEMM_JOB = 0;
+/** A split call ({@link CallJob}). */
+export const CALL_JOB = 1;
 /** Word index where the job's words begin (see {@link JobWords}). */
 export const JOB = 4;
 /** Workers the control block has room for. */
@@ -35,7 +44,7 @@ export const failedWord = (w: number): number => scratchWord(w) + 2;
 
 /** A GEMM job as the threads see it: whole-problem arguments plus chunking. */
 export interface JobWords {
-  /** Index of the GEMM module (in {@link WorkerInit.modules}) that runs it. */
+  /** Index of the GEMM function (in {@link WorkerInit.functions}) that runs it. */
   readonly module: number;
   /** Packed A, packed B, C, bias (0 for none): byte addresses. */
   readonly a: number;
@@ -79,6 +88,7 @@ const SCALE = JOB + FIELDS.indexOf("scale");
 
 /** Writes `job` into the control block and resets the chunk counter. */
 export function writeJob(control: Int32Array, job: JobWords): void {
+  control[KIND] = GEMM_JOB;
   FIELDS.forEach((name, i) => (control[JOB + i] = job[name]));
   new Float32Array(control.buffer, control.byteOffset)[SCALE] = job.scale;
   Atomics.store(control, NEXT, 0);
@@ -121,8 +131,145 @@ export function runChunks(
   }
 }
 
+/** Most arguments of a split call, and most of them that are split pointers. */
+export const MAX_CALL_ARGS = 12;
+const MAX_POINTERS = 8;
+/** Word layout of a split call, after the workers' words. */
+const CALL = {
+  fn: 40,
+  args: 41,
+  count: 42,
+  grain: 43,
+  total: 44,
+  chunk: 45,
+  pointers: 46,
+  result: 47,
+  pointerArg: 48,
+  pointerStride: 48 + MAX_POINTERS,
+  values: 64, // f64 arguments, word-pair aligned
+} as const;
+
+/**
+ * A call of a kernel export `f(...args)` whose work splits into
+ * independent ranges: argument `count` is the number of units (elements,
+ * rows, columns) the call covers, and each pointer argument advances by
+ * its stride in bytes per unit. A chunk [u0, u1) calls f with
+ * `args[count] = u1 − u0` and every pointer advanced by u0·stride; chunk
+ * bounds fall on multiples of `grain` units (a SIMD width, a packing
+ * tile), so every unit is computed by the same code as in one call.
+ */
+export interface CallJob {
+  /** Index of the function (in {@link WorkerInit.functions}). */
+  readonly fn: number;
+  /** The whole call's arguments (numbers; i32 ones are passed exactly). */
+  readonly args: readonly number[];
+  /** Which argument holds the unit count. */
+  readonly count: number;
+  /** Units per chunk boundary. */
+  readonly grain: number;
+  /** [argument index, bytes per unit] of each pointer that advances. */
+  readonly pointers: readonly (readonly [number, number])[];
+}
+
+/** Writes split call `job` (chunks of `chunk` units) and resets the counter. */
+export function writeCallJob(
+  control: Int32Array,
+  job: CallJob,
+  chunk: number,
+): void {
+  if (
+    job.args.length > MAX_CALL_ARGS || job.pointers.length > MAX_POINTERS
+  ) {
+    throw new RangeError(
+      `A split call takes at most ${MAX_CALL_ARGS} arguments and ${MAX_POINTERS} split pointers.`,
+    );
+  }
+  control[KIND] = CALL_JOB;
+  control[CALL.fn] = job.fn;
+  control[CALL.args] = job.args.length;
+  control[CALL.count] = job.count;
+  control[CALL.grain] = job.grain;
+  control[CALL.total] = job.args[job.count];
+  control[CALL.chunk] = chunk;
+  control[CALL.pointers] = job.pointers.length;
+  job.pointers.forEach(([arg, stride], i) => {
+    control[CALL.pointerArg + i] = arg;
+    control[CALL.pointerStride + i] = stride;
+  });
+  const values = callValues(control);
+  job.args.forEach((v, i) => (values[i] = v));
+  Atomics.store(control, CALL.result, 0);
+  Atomics.store(control, NEXT, 0);
+}
+
+function callValues(control: Int32Array): Float64Array {
+  return new Float64Array(
+    control.buffer,
+    control.byteOffset + 4 * CALL.values,
+    MAX_CALL_ARGS,
+  );
+}
+
+/**
+ * Claims and computes chunks of the split call the control block holds,
+ * with `fn` its function, until none are left; a chunk's nonzero i32
+ * result is OR-ed into the call's result word ({@link callResult}).
+ */
+export function runCallChunks(
+  control: Int32Array,
+  // deno-lint-ignore no-explicit-any
+  fn: (...args: any[]) => unknown,
+): void {
+  const values = callValues(control);
+  const args = Array.from(
+    { length: control[CALL.args] },
+    (_, i) => values[i],
+  );
+  const count = control[CALL.count];
+  const total = control[CALL.total];
+  const chunk = control[CALL.chunk];
+  const pointers = Array.from(
+    { length: control[CALL.pointers] },
+    (_, i) => [control[CALL.pointerArg + i], control[CALL.pointerStride + i]],
+  );
+  const base = pointers.map(([arg]) => args[arg]);
+  for (;;) {
+    const u0 = Atomics.add(control, NEXT, 1) * chunk;
+    if (u0 >= total) return;
+    args[count] = Math.min(chunk, total - u0);
+    pointers.forEach(([arg, stride], i) => (args[arg] = base[i] + u0 * stride));
+    const result = fn(...args);
+    if (typeof result === "number" && result !== 0) {
+      Atomics.or(control, CALL.result, result);
+    }
+  }
+}
+
+/** Index of the function the posted split call runs. */
+export function callFunction(control: Int32Array): number {
+  return control[CALL.fn];
+}
+
+/** The OR of the nonzero results of the last split call's chunks. */
+export function callResult(control: Int32Array): number {
+  return Atomics.load(control, CALL.result);
+}
+
+/** Chunks per thread of a split call: enough to rebalance a slowed thread. */
+const CALL_CHUNKS_PER_THREAD = 4;
+
+/** Units per chunk of a split call of `total` units on `threads` threads. */
+export function callChunk(
+  total: number,
+  grain: number,
+  threads: number,
+): number {
+  const target = Math.ceil(total / (threads * CALL_CHUNKS_PER_THREAD));
+  return Math.max(grain, Math.ceil(target / grain) * grain);
+}
+
 /** i32 words of the control block. */
-export const CONTROL_WORDS = 64;
+export const CONTROL_WORDS = 64 + 2 * MAX_CALL_ARGS;
 
 /** The control block at byte `address` of `memory` (a fresh view: growth replaces the buffer). */
 export function controlBlock(
@@ -132,10 +279,18 @@ export function controlBlock(
   return new Int32Array(memory.buffer, address, CONTROL_WORDS);
 }
 
+/** A function workers run: export `name` of a compiled module. */
+export interface WorkerFunction {
+  /** The module (it imports `env.memory`, shared). */
+  readonly module: WebAssembly.Module;
+  /** The export: `gemm` for GEMM jobs, any function for split calls. */
+  readonly name: string;
+}
+
 /** The first message a worker receives. */
 export interface WorkerInit {
-  /** Compiled GEMM modules (each imports `env.memory`, shared). */
-  readonly modules: readonly WebAssembly.Module[];
+  /** The functions jobs name by index; a module is instantiated once. */
+  readonly functions: readonly WorkerFunction[];
   /** The shared memory both sides use. */
   readonly memory: WebAssembly.Memory;
   /** Byte address of the control block in `memory`. */
