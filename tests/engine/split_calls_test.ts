@@ -1,6 +1,7 @@
 /**
  * Kernels split between threads by ranges of units (`EngineThreads.split`):
- * GELU by 16-element groups, LayerNorm by rows, the int8 and f32 packers by
+ * GELU by 16-element groups, LayerNorm and the stochastic BFP map by rows
+ * (its PRNG counters advancing with them), the int8 and f32 packers by
  * panels — each with the very specs the engine's kernels use, on sizes
  * whose last chunk is ragged, must write exactly what one whole call
  * writes; a packer's out-of-range flag raised in any chunk must come back.
@@ -18,6 +19,12 @@ import {
   generateActivation,
   generateLayerNormFwd,
 } from "../../src/codegen/f32/mod.ts";
+import {
+  generateBfp,
+  mapFactors,
+  prngKeys,
+} from "../../src/codegen/bfp/mod.ts";
+import { bfpRowSplit } from "../../runtime/engine/kernels/bfp_module.ts";
 import { packSplit } from "../../runtime/engine/kernels/gemm_source.ts";
 import {
   elementwiseSplit,
@@ -195,6 +202,63 @@ Deno.test("split GELU, LayerNorm and packers equal one whole call bit for bit", 
     const d = take(packedASize(s8, lines, kLen));
     assert.equal(ps.fn(src, kLen, 1, lines, kLen, d), 1);
     assert.equal(split.packAS8(src, kLen, 1, lines, kLen, d), 1);
+  } finally {
+    threads.close();
+  }
+});
+
+Deno.test("a split stochastic BFP map draws what one whole call draws", async () => {
+  const { memory, take } = sharedMemory();
+  const threads = new EngineThreads(memory, 2, 0);
+  const splits = [];
+  for (const bits of [8, 12] as const) {
+    const m = generateBfp(
+      { bits, rounding: "sr", granularity: "tensor" },
+      { shared: true },
+    );
+    const map = await exportOf(m.bytes, m.names.map, memory);
+    const unmap = await exportOf(m.bytes, m.names.unmap, memory);
+    splits.push({
+      bits,
+      map,
+      unmap,
+      splitMap: threads.split(
+        map.module,
+        m.names.map,
+        map.fn,
+        bfpRowSplit(bits, "map"),
+      ),
+      splitUnmap: threads.split(
+        unmap.module,
+        m.names.unmap,
+        unmap.fn,
+        bfpRowSplit(bits, "unmap"),
+      ),
+    });
+  }
+  await threads.start();
+  try {
+    const [rows, cols] = [777, 333];
+    const x = take(4 * rows * cols);
+    fill(memory, x, rows * cols, 9);
+    const scales = take(8);
+    const f32 = new Float32Array(memory.buffer);
+    [f32[scales / 4], f32[scales / 4 + 1]] = mapFactors(3, 8);
+    const keys = prngKeys(12345);
+    for (const { bits, map, unmap, splitMap, splitUnmap } of splits) {
+      const bytes = rows * cols * (bits === 8 ? 1 : 2);
+      const [q1, q2] = [take(bytes), take(bytes)];
+      // A counter base near 2^32 wraps inside the call, as the reference's does.
+      const base = 2 ** 32 - 1000;
+      map.fn(x, q1, rows, cols, scales, base, ...keys);
+      splitMap(x, q2, rows, cols, scales, base, ...keys);
+      sameBytes(memory, q2, q1, bytes, `BFP${bits} map`);
+      const [y1, y2] = [take(4 * rows * cols), take(4 * rows * cols)];
+      unmap.fn(q1, y1, rows, cols, scales);
+      splitUnmap(q1, y2, rows, cols, scales);
+      sameBytes(memory, y2, y1, 4 * rows * cols, `BFP${bits} unmap`);
+    }
+    assert.equal(threads.splitKernelCalls, 4);
   } finally {
     threads.close();
   }

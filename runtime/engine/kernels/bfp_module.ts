@@ -24,7 +24,7 @@ import {
 } from "../../../src/codegen/bfp/mod.ts";
 import { intAttr, type Node, stringAttr } from "../../../src/ir/graph.ts";
 import { streamSeed } from "../../../src/ops/quantize_ops.ts";
-import type { KernelRuntime } from "./types.ts";
+import type { KernelRuntime, SplitSpec } from "./types.ts";
 
 /** One BFP parameter set's kernels, instantiated on the engine memory. */
 export interface BfpFunctions {
@@ -32,13 +32,44 @@ export interface BfpFunctions {
   readonly params: BfpParams;
   /** Group maxima of |x| (after the prologue). */
   readonly maxAbs: MaxAbsFn;
-  /** The map with the prologue applied to x first. */
+  /**
+   * The map with the prologue applied to x first (rows split between the
+   * engine's threads unless the groups are rows).
+   */
   readonly map: MapFn;
-  /** The dequantise (no prologue). */
+  /** The dequantise (no prologue; split like the map). */
   readonly unmap: UnmapFn;
 }
 
 const modules = new Map<string, BfpModule & { name: string }>();
+
+/**
+ * How `map(x, q, …)` and `unmap(q, y, …)` divide by rows: the f32 and
+ * mantissa pointers advance a row each, and the map's PRNG counter base
+ * by a row's elements, so every element draws what it draws in one call.
+ * Only where the scales do not depend on the row (per-tensor and
+ * per-column groups).
+ */
+export function bfpRowSplit(
+  bits: number,
+  kind: "map" | "unmap",
+): SplitSpec {
+  const mantissa = bits === 8 ? 1 : 2;
+  const [f32Arg, qArg] = kind === "map" ? [0, 1] : [1, 0];
+  return {
+    count: 2,
+    grain: 1,
+    plan(args) {
+      const cols = args[3];
+      const pointers: [number, number][] = [
+        [f32Arg, 4 * cols],
+        [qArg, mantissa * cols],
+      ];
+      if (kind === "map") pointers.push([5, cols]);
+      return { pointers, bytesPerUnit: (4 + mantissa) * cols };
+    },
+  };
+}
 
 /** The kernels for `params` (and `prologue`), generated once per process. */
 export async function bfpFunctions(
@@ -59,11 +90,18 @@ export async function bfpFunctions(
     modules.set(variant, module);
   }
   const ex = await rt.instantiate(module);
+  const byRows = params.granularity !== "row";
+  const [map, unmap] = byRows
+    ? await Promise.all([
+      rt.split(module, module.names.map, bfpRowSplit(params.bits, "map")),
+      rt.split(module, module.names.unmap, bfpRowSplit(params.bits, "unmap")),
+    ])
+    : [ex[module.names.map], ex[module.names.unmap]];
   return {
     params,
     maxAbs: ex[module.names.maxAbs] as MaxAbsFn,
-    map: ex[module.names.map] as MapFn,
-    unmap: ex[module.names.unmap] as UnmapFn,
+    map: map as MapFn,
+    unmap: unmap as UnmapFn,
   };
 }
 
