@@ -412,14 +412,19 @@ export class Engine {
     }
   }
 
-  /** Copies each output `N@next` into resident input `N`, for the next run. */
+  /**
+   * Copies each output `N@next` into resident input `N`, for the next run
+   * (nothing to copy where they share a slot: updated in place).
+   */
   #carryState(): void {
     for (const name of this.#resident) {
       const next = nextName(name);
       if (!this.layout.slots.has(next) || !this.graph.outputs.includes(next)) {
         continue;
       }
-      this.#view(name).set(this.#view(next));
+      if (this.#slot(next).address !== this.#slot(name).address) {
+        this.#view(name).set(this.#view(next));
+      }
       this.#versions.set(name, (this.#versions.get(name) ?? 0) + 1);
     }
   }

@@ -14,6 +14,11 @@
  * All regions are 64-byte aligned, so SIMD loads never straddle cache lines
  * at a region start and f64 views are always aligned.
  *
+ * A resident input `N` whose next value `N@next` an optimizer node writes
+ * element by element shares its slot with `N@next` ({@linkcode inPlaceState})
+ * when that node is the last to read `N`: the update happens in place, and
+ * neither the node nor the carry into the next run copies the state.
+ *
  * @module
  */
 
@@ -21,6 +26,7 @@ import type { DType } from "../../src/ir/dtype.ts";
 import { type Graph, isStatic, withParts } from "../../src/ir/graph.ts";
 import { sizeOf } from "../../src/ir/tensor.ts";
 import { type MemoryPlan, planMemory } from "../../src/plan/memory_plan.ts";
+import { nextName } from "../../src/passes/optimizer.ts";
 import { EngineError } from "./errors.ts";
 import { checkStorable, elementBytes } from "./views.ts";
 
@@ -83,6 +89,45 @@ export function staticType(
 }
 
 /**
+ * Ops that may write an output over one of their inputs, as [output,
+ * input] pairs: each output element depends on the same-index elements of
+ * the inputs only, read before it is written. AdamW: w, m, v.
+ */
+const IN_PLACE: Readonly<
+  Record<string, readonly (readonly [number, number])[]>
+> = { AdamW: [[0, 0], [1, 2], [2, 3]] };
+
+/**
+ * The resident inputs whose `@next` output can share their slot: written
+ * by an {@linkcode IN_PLACE} op from that very input, which no later node
+ * reads (and no graph output exposes). Maps `N@next` to `N`.
+ */
+export function inPlaceState(
+  graph: Graph,
+  resident: readonly string[],
+): Map<string, string> {
+  const lastRead = new Map<string, number>();
+  graph.nodes.forEach((node, i) => {
+    for (const input of node.inputs) lastRead.set(input, i);
+  });
+  const shared = new Map<string, string>();
+  graph.nodes.forEach((node, i) => {
+    for (const [o, k] of IN_PLACE[node.op] ?? []) {
+      const state = node.inputs[k], next = node.outputs[o];
+      if (
+        state !== undefined && next === nextName(state) &&
+        resident.includes(state) && lastRead.get(state) === i &&
+        !graph.outputs.includes(state) &&
+        node.inputs.filter((x) => x === state).length === 1
+      ) {
+        shared.set(next, state);
+      }
+    }
+  });
+  return shared;
+}
+
+/**
  * Lays out `graph`'s memory. `resident` inputs are taken out of the
  * planner's view (they live with the constants); `persistentBytes` and
  * `scratchBytes` are what the kernels asked for.
@@ -110,13 +155,17 @@ export function layOut(
   for (const name of resident) place(name);
   const persistentAddress = top;
   const arenaAddress = align(top + persistentBytes, REGION_ALIGN);
+  const inPlace = inPlaceState(graph, resident);
   for (const [name, p] of plan.placements) {
     const { dtype, shape } = staticType(graph, name);
+    const state = inPlace.get(name);
     slots.set(name, {
       dtype,
       shape,
       length: sizeOf(shape),
-      address: arenaAddress + p.offset,
+      address: state === undefined
+        ? arenaAddress + p.offset
+        : slots.get(state)!.address,
     });
   }
   const scratchAddress = align(arenaAddress + plan.arenaBytes, REGION_ALIGN);

@@ -13,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { Engine } from "../../runtime/engine/mod.ts";
+import { inPlaceState } from "../../runtime/engine/layout.ts";
 import { execute } from "../../src/executor/execute.ts";
 import { withParts } from "../../src/ir/graph.ts";
 import { type Tensor, tensor } from "../../src/ir/tensor.ts";
@@ -110,6 +111,12 @@ Deno.test("engine training step ≈ reference: bert-tiny-random", async () => {
 
 Deno.test("engine keeps resident optimizer state across steps", async () => {
   const engine = await Engine.create(STEP.graph, { resident: STEP.state });
+  // AdamW updates weights and moments in place: no copies in or out.
+  const { slots } = engine.layout;
+  const moved = [...STEP.state.keys()].filter((n) =>
+    slots.get(nextName(n))!.address !== slots.get(n)!.address
+  );
+  assert.deepEqual(moved, ["step"].filter((n) => STEP.state.has(n)));
   let state = new Map(STEP.state);
   for (let k = 0; k < 3; k++) {
     const want = execute(STEP.graph, feedsAt(state, k));
@@ -130,4 +137,27 @@ Deno.test("engine keeps resident optimizer state across steps", async () => {
       : relativeError(current.get(name)!, t);
     assert.ok(error < 1e-2, `${name}: error ${error.toExponential(2)}`);
   }
+});
+
+Deno.test("state shares its next slot only when the optimizer reads it last", () => {
+  const resident = [...STEP.state.keys()];
+  const shared = inPlaceState(STEP.graph, resident);
+  const weight = STEP.params[0];
+  assert.equal(shared.get(nextName(weight)), weight);
+  // A graph output, or a node reading the weight after AdamW, keeps it apart.
+  const exposed = withParts(STEP.graph, {
+    outputs: [...STEP.graph.outputs, weight],
+  });
+  assert.equal(inPlaceState(exposed, resident).has(nextName(weight)), false);
+  const lateReader = withParts(STEP.graph, {
+    nodes: [...STEP.graph.nodes, {
+      name: "late_reader",
+      op: "Identity",
+      inputs: [weight],
+      outputs: ["late_copy"],
+      attrs: {},
+    }],
+  });
+  assert.equal(inPlaceState(lateReader, resident).has(nextName(weight)), false);
+  assert.equal(inPlaceState(STEP.graph, []).size, 0);
 });

@@ -336,7 +336,10 @@ function mse(grad: boolean) {
   };
 }
 
-/** AdamW: w, m, v copied to their outputs, then updated there in place. */
+/**
+ * AdamW: w, m, v copied to their outputs (unless they share a slot, see
+ * `inPlaceState` in layout.ts), then updated there in place.
+ */
 function adamW(info: NodeInfo): Kernel | undefined {
   if (!isF32(info, 0, 1, 2, 3, 4)) return undefined;
   const { attrs } = info.node;
@@ -366,7 +369,10 @@ function adamW(info: NodeInfo): Kernel | undefined {
         rt.output(2),
       ];
       return () => {
-        for (const [src, dst] of moves) bytes.copyWithin(dst, src, src + 4 * n);
+        for (const [src, dst] of moves) {
+          // In place when the layout gave the state and its next one slot.
+          if (src !== dst) bytes.copyWithin(dst, src, src + 4 * n);
+        }
         f(w, g, m, v, n, lr[0], b1, b2, eps, wd, step[0] + 1, wd !== 0 ? 1 : 0);
       };
     },
