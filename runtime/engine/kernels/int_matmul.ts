@@ -16,7 +16,8 @@
  * `gamma`, or `bfp` with `side_bits`), added by `int_side.ts`. A MatMul's
  * per-column bias comes after the side product, as in the reference's
  * `Add(Add(main, side), bias)`: in the GEMM epilogue while no output line
- * carries a side value, else in one pass after it.
+ * carries a side value, else after the GEMM, with each touched row's side
+ * sum and alone on the rows between them.
  *
  * @module
  */
@@ -27,7 +28,6 @@ import {
   maxExactK,
   packedASize,
   packedBSize,
-  type PackExport,
 } from "../../../src/codegen/gemm/mod.ts";
 import {
   floatAttr,
@@ -38,8 +38,9 @@ import {
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { EngineError } from "../errors.ts";
-import { blockTilesFor, gemmSource, s8Params } from "./gemm_source.ts";
-import { addBias, type SideGeometry, SideProduct } from "./int_side.ts";
+import { blockTilesFor, gemmSource, packers, s8Params } from "./gemm_source.ts";
+import { type SideGeometry, SideProduct, type SideStream } from "./int_side.ts";
+import { sideKernels } from "./int_side_kernels.ts";
 import {
   align64,
   type Kernel,
@@ -132,13 +133,11 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
   const gamma = floatAttr(attrs, "gamma", 5);
   const sideBits = intAttr(attrs, "side_bits", 12);
   return {
-    scratchBytes: at.bytes,
+    scratchBytes: at.bytes + (side ? SideProduct.scratchBytes(side) : 0),
     async build(rt: KernelRuntime): Promise<Step> {
       const source = gemmSource(p, rt.shared);
-      const ex = await rt.instantiate(source);
       const run = await rt.gemm(source, p);
-      const packA = ex.packA as PackExport;
-      const packB = ex.packB as PackExport;
+      const { packA, packB } = await packers(rt, source, p);
       const buffer = rt.memory.buffer;
       const f32 = new Float32Array(buffer);
       const i8 = new Int8Array(buffer);
@@ -154,24 +153,38 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
       const blockTiles = blockTilesFor(p, k);
       const [aLine, aK] = d.transA ? [1, m] : [k, 1];
       const [bLine, bK] = d.transB ? [k, 1] : [1, n];
-      const sideProduct = side && new SideProduct(side);
-      // Sums the side stream's product; how many output lines it touched.
-      const sumSide = (): number => {
-        if (sideProduct === undefined || meta === undefined) return 0;
-        const [values, at] = meta[1] === 1
+      const kernels = await sideKernels(rt);
+      const sideProduct = side &&
+        new SideProduct(side, kernels, s + at.bytes);
+      // Adds this run's side product (and the bias after it) into the
+      // output; undefined when the stream touches no output line.
+      const touchingSide = () => {
+        if (sideProduct === undefined || meta === undefined) return undefined;
+        const [values, valuesAt] = meta[1] === 1
           ? [i8, rt.input(5)]
           : [i16, rt.input(5) / 2];
-        const other = sideOn === 1 ? bq : aq;
-        sideProduct.sum(i8, other, values, at, meta as Int32Array, 3, meta[0]);
-        return sideProduct.touched;
+        const stream: SideStream = {
+          other: sideOn === 1 ? bq : aq,
+          values,
+          valuesAt,
+          columns: meta as Int32Array,
+          columnsAt: 3,
+          count: meta[0],
+        };
+        if (!sideProduct.touches(stream)) return undefined;
+        const eOther = sideOn === 1 ? eb[0] - (bitsB - 1) : ea[0] - (bitsA - 1);
+        const sideScale = sideKind === "tile"
+          ? 2 * gamma * 2 ** eOther
+          : 2 ** (meta[2] - (sideBits - 1) + eOther);
+        return (b: number) => sideProduct.addTo(stream, y, sideScale, b);
       };
       return () => {
         const e = ea[0] - (bitsA - 1) + eb[0] - (bitsB - 1);
         const scale = wide ? 1 : normalScale(e);
-        const touched = sumSide();
+        const addSide = touchingSide();
         // The reference adds the bias after the side product: in the epilogue
         // only while no line carries one (side + 0 is the main product).
-        const biasAfter = bias !== 0 && touched > 0;
+        const biasAfter = bias !== 0 && addSide !== undefined;
         const epilogueBias = bias !== 0 && !biasAfter && scale !== undefined;
         if (epilogueBias) {
           for (let j = 0; j < n; j++) {
@@ -221,16 +234,10 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
             }
           }
         }
-        if (sideProduct !== undefined && meta !== undefined && touched > 0) {
-          const eOther = sideOn === 1
-            ? eb[0] - (bitsB - 1)
-            : ea[0] - (bitsA - 1);
-          const sideScale = sideKind === "tile"
-            ? 2 * gamma * 2 ** eOther
-            : 2 ** (meta[2] - (sideBits - 1) + eOther);
-          sideProduct.addTo(f32, y / 4, sideScale, biasAfter ? bias / 4 : -1);
+        if (addSide !== undefined) {
+          addSide(biasAfter ? bias : 0);
         } else if (bias !== 0 && !epilogueBias) {
-          addBias(f32, y / 4, m, n, bias / 4);
+          kernels.bias(y, bias, m, n);
         }
       };
     },

@@ -2,15 +2,26 @@
  * The outlier side stream of an integer product (NUMERICS.md §3), added
  * element-sparse: Approach 2's k or Approach 1's BFP12 outliers, stored
  * column-gathered by `outlier_map.ts` (`meta` = [|C|, element bytes, side
- * exponent, C…], values rows × |C| row-major), are nonzero at a handful of
- * elements, so each nonzero s at (r, C[c]) of the dense side operand X adds
- * s times one row (or column) of the other operand to one output row (or
- * column). Sums of integer products in f64 are exact, and each touched
- * output element becomes fl32(y + fl32(Σ · scale)) — the reference's
- * `Add(main, side)` of two products that each round once, bit for bit.
+ * exponent, C…], C strictly increasing; values rows × |C| row-major), are
+ * nonzero at a handful of elements, so each nonzero s at (r, C[c]) of the
+ * dense side operand X adds s times one row (or column) of the other
+ * operand to one output row (or column).
+ *
+ * Each touched output line is summed on its own into one f64 line (sums of
+ * integer products in f64 are exact, whatever the number of terms or the
+ * width of s) and then added: fl32(y + fl32(Σ · scale)) — the reference's
+ * `Add(main, side)` of two products that each round once, bit for bit —
+ * followed, for a MatMul's bias, by fl32(· + b) — the reference's bias
+ * `Add` after that sum. The generated SIMD kernels of `int_side_kernels.ts`
+ * do the arithmetic; JS here only walks the few nonzero values. A BERT step
+ * has a few hundred thousand side terms, and one touched line moves the
+ * bias of a whole output out of the GEMM epilogue: as scalar JS loops the
+ * two cost about a tenth of the GEMM time.
  *
  * @module
  */
+
+import type { SideKernels } from "./int_side_kernels.ts";
 
 /** Where the side stream sits in `op(A)·op(B)` (A: [m,k], B: [k,n]). */
 export interface SideGeometry {
@@ -34,155 +45,108 @@ export function sideRows(g: SideGeometry): number {
   return g.trans ? g.n : g.k;
 }
 
-/** y[at + t·step] += s·x[base + t·step'] for t < length, in f64. */
-function axpy(
-  acc: Float64Array,
-  at: number,
-  s: number,
-  x: Int8Array,
-  base: number,
-  step: number,
-  length: number,
-): void {
-  for (let t = 0; t < length; t++) acc[at + t] += s * x[base + t * step];
+/** One run's side stream, as views over the engine memory. */
+export interface SideStream {
+  /** Byte address of the other operand's int8 mantissas. */
+  readonly other: number;
+  /** The side values (rows × `count`), from element `valuesAt`. */
+  readonly values: Int8Array | Int16Array;
+  /** First element of the values in `values`. */
+  readonly valuesAt: number;
+  /** The gathered columns C, from element `columnsAt`. */
+  readonly columns: Int32Array;
+  /** First element of C in `columns`. */
+  readonly columnsAt: number;
+  /** |C|. */
+  readonly count: number;
 }
 
 /**
- * The side product of one IntMatMul: integer sums per touched output line
- * (rows when the side is on A, columns when on B), in f64 buffers reused
- * across runs, then added into the output.
+ * The side product of one IntMatMul: line by line (rows when the side is on
+ * A, columns when on B), each summed in an f64 line at `acc` (scratch of
+ * {@linkcode SideProduct.scratchBytes}) and added into the output.
  */
 export class SideProduct {
   readonly #g: SideGeometry;
-  readonly #byRow: boolean;
-  readonly #length: number;
-  readonly #slotOf: Int32Array;
-  readonly #touched: number[] = [];
-  #sums = new Float64Array(0);
+  readonly #k: SideKernels;
+  readonly #acc: number;
 
-  /** A side product of geometry `g`. */
-  constructor(g: SideGeometry) {
+  /** A side product of geometry `g` on `kernels`, its line sum at byte `acc`. */
+  constructor(g: SideGeometry, kernels: SideKernels, acc: number) {
     this.#g = g;
-    this.#byRow = g.on === "a";
-    this.#length = this.#byRow ? g.n : g.m;
-    this.#slotOf = new Int32Array(this.#byRow ? g.m : g.n).fill(-1);
+    this.#k = kernels;
+    this.#acc = acc;
   }
 
-  /** How many output lines the last {@linkcode SideProduct.sum} touched. */
-  get touched(): number {
-    return this.#touched.length;
+  /** Scratch bytes of the line sum of geometry `g`. */
+  static scratchBytes(g: SideGeometry): number {
+    return 8 * (g.on === "a" ? g.n : g.m);
+  }
+
+  /** Whether `side` holds a nonzero value, so some output line changes. */
+  touches(side: SideStream): boolean {
+    const { values, valuesAt } = side;
+    const end = valuesAt + sideRows(this.#g) * side.count;
+    for (let i = valuesAt; i < end; i++) if (values[i] !== 0) return true;
+    return false;
   }
 
   /**
-   * Sums the side product: `other` holds the other operand's int8
-   * mantissas from element `otherAt`, `values` the side stream (rows ×
-   * `count`) from element `valuesAt`, `columns` its columns C from
-   * element `columnsAt`.
+   * Adds `side`'s product, scaled by `scale`, into the m × n f32 output at
+   * byte `y`: fl32(y + fl32(Σ · scale)) on the touched lines; then, with a
+   * bias (n f32 at byte `bias`, 0 for none), fl32(· + b) on every element.
    */
-  sum(
-    other: Int8Array,
-    otherAt: number,
-    values: Int8Array | Int16Array,
-    valuesAt: number,
-    columns: Int32Array,
-    columnsAt: number,
-    count: number,
-  ): void {
-    const g = this.#g, length = this.#length;
-    for (const line of this.#touched) this.#slotOf[line] = -1;
-    this.#touched.length = 0;
+  addTo(side: SideStream, y: number, scale: number, bias: number): void {
+    const g = this.#g, { axpy, finish } = this.#k, acc = this.#acc;
+    const { other, values, valuesAt, columns, columnsAt, count } = side;
+    const byRow = g.on === "a";
+    const length = byRow ? g.n : g.m;
     // Element (i, j) of the other operand as the product reads it.
-    const [oRow, oCol] = this.#byRow
+    const [oRow, oCol] = byRow
       ? (g.otherTrans ? [1, g.k] : [g.n, 1]) // op(B)[kk, j]
       : (g.otherTrans ? [1, g.m] : [g.k, 1]); // op(A)[i, kk]
-    const [innerStride, step] = this.#byRow ? [oRow, oCol] : [oCol, oRow];
+    const [innerStride, step] = byRow ? [oRow, oCol] : [oCol, oRow];
+    const [lineBytes, ystride] = byRow ? [4 * g.n, 1] : [4, g.n];
+    const rowBytes = 4 * g.n;
+    const rows = sideRows(g);
     // side A: X = op(A) → row r += s·op(B)[col, :]; X = op(A)ᵀ → row col += s·op(B)[r, :]
     // side B: X = op(B) → column col += s·op(A)[:, r]; X = op(B)ᵀ → column r += s·op(A)[:, col]
-    const byColumn = g.trans !== (g.on === "b");
-    const rows = sideRows(g);
+    if (g.trans !== (g.on === "b")) {
+      // C holds each column once, so each line is summed whole, then added.
+      for (let c = 0; c < count; c++) {
+        let first = 1;
+        for (let r = 0; r < rows; r++) {
+          const s = values[valuesAt + r * count + c];
+          if (s === 0) continue;
+          axpy(acc, other + r * innerStride, step, s, length, first);
+          first = 0;
+        }
+        const line = y + columns[columnsAt + c] * lineBytes;
+        if (first === 0) finish(line, ystride, acc, length, scale, 0);
+      }
+      if (bias !== 0) this.#k.bias(y, bias, g.m, g.n);
+      return;
+    }
+    // Rows come in order here, so the bias joins each touched row's sum and
+    // the untouched rows between them get it alone.
+    const fused = byRow ? bias : 0;
+    let done = 0;
     for (let r = 0; r < rows; r++) {
+      let first = 1;
       for (let c = 0; c < count; c++) {
         const s = values[valuesAt + r * count + c];
         if (s === 0) continue;
-        const col = columns[columnsAt + c];
-        const line = byColumn ? col : r;
-        const inner = byColumn ? r : col;
-        const base = otherAt + inner * innerStride;
-        // The slot first: taking one may grow (replace) the sums buffer.
-        const at = this.#slot(line) * length;
-        axpy(this.#sums, at, s, other, base, step, length);
+        const base = other + columns[columnsAt + c] * innerStride;
+        axpy(acc, base, step, s, length, first);
+        first = 0;
       }
-    }
-  }
-
-  /** The f64 slot of output line `line`, zeroed when first touched. */
-  #slot(line: number): number {
-    let slot = this.#slotOf[line];
-    if (slot >= 0) return slot;
-    slot = this.#touched.length;
-    this.#touched.push(line);
-    this.#slotOf[line] = slot;
-    const need = (slot + 1) * this.#length;
-    if (need > this.#sums.length) {
-      const grown = new Float64Array(Math.max(need, 2 * this.#sums.length));
-      grown.set(this.#sums);
-      this.#sums = grown;
-    }
-    this.#sums.fill(0, slot * this.#length, need);
-    return slot;
-  }
-
-  /**
-   * Adds the summed side product into the m × n output `y` (from element
-   * `yAt`): fl32(y + fl32(Σ · scale)) on the touched lines — the
-   * reference's `Add(main, side)`, side being +0 elsewhere — then, with
-   * `bias` (n values from element `biasAt` of `y`'s buffer), fl32(· + b)
-   * on every element, the reference's bias `Add` after that sum.
-   */
-  addTo(y: Float32Array, yAt: number, scale: number, biasAt = -1): void {
-    const { m, n } = this.#g;
-    const sums = this.#sums, length = this.#length;
-    if (biasAt < 0 || !this.#byRow) {
-      for (let slot = 0; slot < this.#touched.length; slot++) {
-        const line = this.#touched[slot];
-        const [start, step] = this.#byRow ? [line * n, 1] : [line, n];
-        for (let t = 0; t < length; t++) {
-          const at = yAt + start + t * step;
-          y[at] = y[at] + Math.fround(sums[slot * length + t] * scale);
-        }
+      if (first === 1) continue;
+      if (fused !== 0 && r > done) {
+        this.#k.bias(y + done * rowBytes, bias, r - done, g.n);
       }
-      if (biasAt >= 0) addBias(y, yAt, m, n, biasAt);
-      return;
+      finish(y + r * lineBytes, ystride, acc, length, scale, fused);
+      if (fused !== 0) done = r + 1;
     }
-    for (let i = 0; i < m; i++) {
-      const slot = this.#slotOf[i], row = yAt + i * n;
-      if (slot < 0) {
-        for (let j = 0; j < n; j++) y[row + j] = y[row + j] + y[biasAt + j];
-        continue;
-      }
-      for (let j = 0; j < n; j++) {
-        const sum = Math.fround(
-          y[row + j] + Math.fround(sums[slot * n + j] * scale),
-        );
-        y[row + j] = sum + y[biasAt + j];
-      }
-    }
-  }
-}
-
-/**
- * y[i, j] = fl32(y[i, j] + b[j]) over an m × n output; storing the f64 sum
- * of two f32 values into f32 rounds it once, like the reference's Add.
- */
-export function addBias(
-  y: Float32Array,
-  yAt: number,
-  m: number,
-  n: number,
-  biasAt: number,
-): void {
-  for (let i = 0; i < m; i++) {
-    const row = yAt + i * n;
-    for (let j = 0; j < n; j++) y[row + j] = y[row + j] + y[biasAt + j];
+    if (bias !== 0) this.#k.bias(y + done * rowBytes, bias, g.m - done, g.n);
   }
 }

@@ -94,7 +94,8 @@ function outlierTileMap(info: NodeInfo): Kernel | undefined {
         Math.floor(rows * cols / 2),
       );
       const meta = rt.outputView(3) as Int32Array;
-      const wide = rt.outputView(4);
+      // The count of |k| > 127 is an optional output.
+      const wide = info.outputs[4] && rt.outputView(4);
       const keys = keysOf(info.node, rt);
       return () => {
         columnMax.maxAbs(x, rows, cols, s + colMaxAt);
@@ -140,7 +141,7 @@ function outlierTileMap(info: NodeInfo): Kernel | undefined {
         meta[0] = kept;
         meta[1] = bytes;
         meta[2] = 0;
-        wide[0] = wideCount;
+        if (wide) wide[0] = wideCount;
       };
     },
   };
