@@ -1,9 +1,8 @@
 /**
- * The small training-step kernels in plain TypeScript: the learning-rate
- * schedule, global-norm clipping and training dropout with its gradient.
- * They follow the reference operators' arithmetic (double, rounded once),
- * since clipping and the schedule are scalar-heavy and the dropout mask is
- * defined by the reference's hash.
+ * The small training-step kernels: the learning-rate schedule and training
+ * dropout with its gradient in plain TypeScript, following the reference
+ * operators' arithmetic (double, rounded once; the dropout mask is defined
+ * by the reference's hash), and global-norm clipping on generated kernels.
  *
  * @module
  */
@@ -11,6 +10,13 @@
 import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
 import { dropoutHash, streamOf } from "../../../src/ops/dropout_train.ts";
 import { linearWarmupDecay } from "../../../src/ops/optimizer_ops.ts";
+import {
+  generateGradScale,
+  generateSumSquares,
+  NORM_BLOCK,
+} from "../../../src/codegen/f32/mod.ts";
+import { sizeOf } from "../../../src/ir/tensor.ts";
+import { elementwiseSplit, loadSplit } from "./generated.ts";
 import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
 
 /** LinearWarmupDecay(step) → lr, as HF's schedule. */
@@ -30,27 +36,63 @@ function schedule(info: NodeInfo): Kernel {
   };
 }
 
-/** GlobalNormClip(g…) → clipped g…, norm: torch's clip_grad_norm_. */
-function globalNormClip(info: NodeInfo): Kernel {
+/**
+ * GlobalNormClip(g…) → clipped g…, norm: torch's clip_grad_norm_. The sum
+ * of squares runs in the generated `sum_squares` kernel over whole blocks
+ * (split between the threads; partials added in block order, the tail in
+ * order after them, tensor after tensor), the scaling in `grad_scale` — the
+ * same result on any number of threads.
+ */
+function globalNormClip(info: NodeInfo): Kernel | undefined {
+  if (!info.inputs.every((t) => t?.dtype === "f32")) return undefined;
   const maxNorm = floatAttr(info.node.attrs, "max_norm", 1);
   const epsilon = floatAttr(info.node.attrs, "epsilon", 1e-6);
   const n = info.inputs.length;
+  const lengths = info.inputs.map((t) => sizeOf(t!.shape));
+  const blocks = lengths.map((length) => Math.floor(length / NORM_BLOCK));
   return {
-    build(rt): Step {
+    scratchBytes: 8 * Math.max(1, ...blocks),
+    async build(rt): Promise<Step> {
+      const sumSquares = await loadSplit(
+        rt,
+        "sum_squares",
+        generateSumSquares,
+        {
+          count: 1,
+          grain: 1,
+          plan: () => ({
+            pointers: [[0, 4 * NORM_BLOCK], [2, 8]],
+            bytesPerUnit: 4 * NORM_BLOCK,
+          }),
+        },
+      );
+      const scale = await loadSplit(
+        rt,
+        "grad_scale",
+        generateGradScale,
+        elementwiseSplit(2, [0, 1]),
+      );
       const grads = info.inputs.map((_, i) => rt.inputView(i));
-      const outs = info.inputs.map((_, i) => rt.outputView(i));
+      const partials = new Float64Array(
+        rt.memory.buffer,
+        rt.scratch,
+        Math.max(1, ...blocks),
+      );
       const norm = rt.outputView(n);
       return () => {
         let squares = 0;
-        for (const g of grads) {
-          for (let k = 0; k < g.length; k++) squares += g[k] * g[k];
-        }
-        const total = Math.fround(Math.sqrt(squares));
-        const scale = Math.fround(Math.min(1, maxNorm / (total + epsilon)));
         grads.forEach((g, i) => {
-          const o = outs[i];
-          for (let k = 0; k < g.length; k++) o[k] = g[k] * scale;
+          sumSquares(rt.input(i), blocks[i], rt.scratch);
+          for (let b = 0; b < blocks[i]; b++) squares += partials[b];
+          for (let k = blocks[i] * NORM_BLOCK; k < g.length; k++) {
+            squares += g[k] * g[k];
+          }
         });
+        const total = Math.fround(Math.sqrt(squares));
+        const factor = Math.fround(Math.min(1, maxNorm / (total + epsilon)));
+        grads.forEach((_, i) =>
+          scale(rt.input(i), rt.output(i), lengths[i], factor)
+        );
         norm[0] = total;
       };
     },

@@ -15,6 +15,7 @@ import {
   generateLayerNormFwd,
   type LayerNormParams,
 } from "./layer_norm.ts";
+import { generateGradScale, generateSumSquares } from "./grad_norm.ts";
 import type { KernelFn } from "./loader.ts";
 import {
   generateCrossEntropyBwd,
@@ -53,7 +54,8 @@ export interface F32FamilyEntry {
     | "activation"
     | "embedding"
     | "loss"
-    | "adamw";
+    | "adamw"
+    | "grad_norm";
   /** Generates every shipped kernel of the family. */
   generate(options?: GenerateOptions): F32Module<KernelFn>[];
   /** Row widths (LayerNorm: the compile-time H) or lengths swept in tests. */
@@ -105,6 +107,11 @@ export const F32_MANIFEST: readonly F32FamilyEntry[] = [
     sizes: SWEEP_SIZES,
   },
   { family: "adamw", generate: (o) => [generateAdamW(o)], sizes: SWEEP_SIZES },
+  {
+    family: "grad_norm",
+    generate: (o) => [generateSumSquares(o), generateGradScale(o)],
+    sizes: SWEEP_SIZES,
+  },
 ];
 
 /** Every kernel the manifest ships, for validation and benchmarks. */

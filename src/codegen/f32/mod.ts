@@ -16,5 +16,6 @@ export * from "./activation.ts";
 export * from "./embedding.ts";
 export * from "./loss.ts";
 export * from "./adamw.ts";
+export * from "./grad_norm.ts";
 export * from "./manifest.ts";
 export * from "./reference.ts";

@@ -236,6 +236,17 @@ export function mseBwdRef(pred: Vec, target: Vec, dloss: number): Float64Array {
   );
 }
 
+/**
+ * `sum_squares` of one block of `size` values from `start`: element i's
+ * square (exact in f64) into lane i mod 4, lanes combined as
+ * (l0 + l2) + (l1 + l3).
+ */
+export function sumSquaresRef(x: Vec, start: number, size: number): number {
+  const lanes = [0, 0, 0, 0];
+  for (let i = 0; i < size; i++) lanes[i % 4] += x[start + i] ** 2;
+  return (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+}
+
 /** AdamW hyperparameters. */
 export interface AdamWHyper {
   /** Learning rate. */

@@ -95,6 +95,7 @@ export const OPCODES = {
   "i32.store": mem(0x36, 2),
   "f32.store": mem(0x38, 2),
   "f64.load": mem(0x2b, 3),
+  "f64.store": mem(0x39, 3),
   "i32.store8": mem(0x3a, 0),
   "i32.store16": mem(0x3b, 1),
 
@@ -174,6 +175,9 @@ export const OPCODES = {
   "f64x2.convert_low_i32x4_s": simd(0xfe),
   "f32x4.demote_f64x2_zero": simd(0x5e),
   "v128.load64_zero": simdMem(0x5d, 3),
+  // Used by the gradient-norm kernel (src/codegen/f32/grad_norm.ts).
+  "f64x2.promote_low_f32x4": simd(0x5f),
+  "f64x2.extract_lane": simd(0x21, "lane"),
   "f32x4.mul": simd(0xe6),
   "f32x4.convert_i32x4_s": simd(0xfa),
   // Used by the f32 LayerNorm/softmax/activation/loss/AdamW kernels (src/codegen/f32).

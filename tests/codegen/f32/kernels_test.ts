@@ -17,7 +17,7 @@ Deno.test("every f32 kernel validates, with private and shared memory, under a u
     }
     const names = kernels.map((k) => k.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 2 * LAYER_NORM_MANIFEST.length + 15);
+    assert.equal(names.length, 2 * LAYER_NORM_MANIFEST.length + 17);
   }
   assert.deepEqual(
     allF32Kernels().map((k) => k.name).filter((n) =>
@@ -39,6 +39,8 @@ Deno.test("every f32 kernel validates, with private and shared memory, under a u
       "mse_fwd",
       "mse_bwd",
       "adamw",
+      "sum_squares",
+      "grad_scale",
     ],
   );
 });
