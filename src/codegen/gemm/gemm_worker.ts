@@ -4,7 +4,8 @@
  * compute chunks of the posted job (a GEMM or a split call), signal `done`
  * — until the quit flag is set. See `thread_protocol.ts`.
  *
- * The wait is a blocking `Atomics.wait`, not `Atomics.waitAsync`: in Deno a
+ * Between jobs the worker spins briefly, then parks in a blocking
+ * `Atomics.wait`, not `Atomics.waitAsync`: in Deno a
  * `waitAsync` promise settles only when something else drains the worker's V8
  * message loop (denoland/deno#14786, #15358), so a notify could go unseen for
  * milliseconds or forever. That made two-thread runs bimodal and hung the
@@ -26,6 +27,7 @@ import {
   runChunks,
   scratchWord,
   SEQ,
+  spinWhile,
   type WorkerInit,
 } from "./thread_protocol.ts";
 
@@ -56,6 +58,7 @@ scope.onmessage = async (event) => {
   let seen = Atomics.load(control, SEQ);
   scope.postMessage("ready");
   while (Atomics.load(control, QUIT) === 0) {
+    spinWhile(control, SEQ, seen);
     Atomics.wait(control, SEQ, seen);
     const seq = Atomics.load(control, SEQ);
     if (seq === seen) continue;

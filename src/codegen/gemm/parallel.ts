@@ -24,6 +24,7 @@ import {
   runChunks,
   scratchWord,
   SEQ,
+  spinWhile,
   type WorkerFunction,
   type WorkerInit,
   writeCallJob,
@@ -158,6 +159,7 @@ export class GemmThreadPool {
       for (;;) {
         const done = Atomics.load(control, doneWord(w));
         if (done === seq) break;
+        spinWhile(control, doneWord(w), done);
         Atomics.wait(control, doneWord(w), done);
       }
       if (Atomics.load(control, failedWord(w)) === seq) {

@@ -268,6 +268,27 @@ export function callChunk(
   return Math.max(grain, Math.ceil(target / grain) * grain);
 }
 
+/**
+ * Polls `control[index]` while it holds `value`, for up to {@linkcode SPINS}
+ * reads, before a thread parks in `Atomics.wait` on it: a step posts
+ * hundreds of short jobs back to back (the split elementwise and row-wise
+ * kernels between GEMMs), and a parked thread takes tens to hundreds of
+ * microseconds to wake — longer than many of those jobs. Spinning first
+ * catches the next job (or the worker's last chunk) awake.
+ */
+export function spinWhile(
+  control: Int32Array,
+  index: number,
+  value: number,
+): void {
+  for (let i = 0; i < SPINS; i++) {
+    if (Atomics.load(control, index) !== value) return;
+  }
+}
+
+/** Reads before parking: on the order of 100 µs. */
+const SPINS = 200_000;
+
 /** i32 words of the control block. */
 export const CONTROL_WORDS = 64 + 2 * MAX_CALL_ARGS;
 
