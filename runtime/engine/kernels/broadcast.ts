@@ -1,9 +1,14 @@
 /**
- * Broadcasting as rows: the output is split into rows along its last dim,
- * and each operand contributes a row start per output row and a step of 0
- * (broadcast) or 1 along the row. Inner loops then run over contiguous
- * rows, which in BERT are hidden- or sequence-long, so per-row overhead is
- * negligible.
+ * Broadcasting as rows: the output is split into rows, each a run of its
+ * trailing dims, and each operand contributes a row start per output row
+ * and a step of 0 (broadcast) or 1 along the row. Inner loops then run over
+ * contiguous rows, so per-row overhead is negligible.
+ *
+ * A row spans as many trailing dims as every operand allows: each operand
+ * must be either wholly present (read contiguously) or wholly broadcast
+ * (one value) along the row. So same-shaped operands and scalars make one
+ * row of the whole output, a bias over the last dim makes hidden-long
+ * rows, and `[B,1,S,H]` against `[B,N,S,H]` makes `S·H`-long rows.
  *
  * @module
  */
@@ -29,27 +34,47 @@ export interface RowPlan {
   readonly operands: readonly OperandRows[];
 }
 
+/**
+ * How an operand is read along the row grown so far: `either` while the row
+ * has only size-1 output dims, `present` when its dims equal the output's
+ * (contiguous), `broadcast` when they are all 1 (one value).
+ */
+type Along = "either" | "present" | "broadcast";
+
 /** Rows for reading operands of `shapes` broadcast to `out`. */
 export function rowPlan(
   shapes: readonly (readonly number[])[],
   out: readonly number[],
 ): RowPlan {
-  // Same-shaped operands read as one contiguous row.
-  if (
-    shapes.every((s) => sizeOf(s) === sizeOf(out) && s.join() === out.join())
-  ) {
-    const one = { starts: Int32Array.of(0), step: 1 as const };
-    return { width: sizeOf(out), rows: 1, operands: shapes.map(() => one) };
+  const padded = shapes.map((s) => [
+    ...new Array<number>(out.length - s.length).fill(1),
+    ...s,
+  ]);
+  const along = padded.map((): Along => "either");
+  // The row is out[k..]; the last dim always belongs to it.
+  let k = out.length;
+  while (k > 0) {
+    const d = k - 1;
+    if (out[d] !== 1) {
+      const next = padded.map((p): Along =>
+        p[d] === 1 ? "broadcast" : "present"
+      );
+      const fits = next.every((n, i) =>
+        along[i] === "either" || along[i] === n
+      );
+      if (!fits) break;
+      next.forEach((n, i) => along[i] = n);
+    }
+    k--;
   }
-  const width = out.length === 0 ? 1 : out[out.length - 1];
-  const prefix = out.slice(0, -1);
+  const width = sizeOf(out.slice(k));
+  const prefix = out.slice(0, k);
   const rows = sizeOf(prefix);
-  const operands = shapes.map((s) => {
-    const padded = [...new Array(out.length - s.length).fill(1), ...s];
-    const last = padded.length === 0 ? 1 : padded[padded.length - 1];
-    const step = last === 1 && width !== 1 ? 0 : 1;
-    const index = broadcastIndex(padded.slice(0, -1), prefix);
-    return { starts: index.map((i) => i * last), step } as OperandRows;
+  const operands = padded.map((p, i) => {
+    const block = sizeOf(p.slice(k));
+    const index = broadcastIndex(p.slice(0, k), prefix);
+    const step = along[i] === "broadcast" ? 0 : 1;
+    return { starts: index.map((x) => x * block), step } as OperandRows;
   });
   return { width, rows, operands };
 }

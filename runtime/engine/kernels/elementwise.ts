@@ -2,8 +2,8 @@
  * Elementwise kernels on typed-array views: broadcasting binary arithmetic
  * and comparisons, unary math, Where, Cast, and the copy-only ops (Reshape
  * and friends). Values are computed in doubles and rounded once on store,
- * as the reference does; f32 Add/Sub/Mul/Div get dedicated loops since they
- * carry most of BERT's elementwise work.
+ * as the reference does; f32 Add/Sub/Mul/Div run on the loops of
+ * `binary_f32.ts`.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { type DType, isFloat } from "../../../src/ir/dtype.ts";
 import { erf } from "../../../src/ops/erf.ts";
 import { fitToDType } from "../../../src/ops/elementwise.ts";
 import { EngineError } from "../errors.ts";
+import { f32BinaryStep, hasF32Loops } from "./binary_f32.ts";
 import { rowPlan } from "./broadcast.ts";
 import type {
   Kernel,
@@ -63,44 +64,19 @@ const UNARY: Readonly<Record<string, (x: number) => number>> = {
   Not: (x) => x ? 0 : 1,
 };
 
-/** The f32 fast loops: out[o+j] = a[ai+j·sa] ∘ b[bi+j·sb]. */
-type RowLoop = (
-  out: Float32Array,
-  a: Float32Array,
-  b: Float32Array,
-  o: number,
-  ai: number,
-  sa: number,
-  bi: number,
-  sb: number,
-  width: number,
-) => void;
-
-const F32_LOOPS: Readonly<Record<string, RowLoop>> = {
-  Add: (out, a, b, o, ai, sa, bi, sb, w) => {
-    for (let j = 0; j < w; j++) out[o + j] = a[ai + j * sa] + b[bi + j * sb];
-  },
-  Sub: (out, a, b, o, ai, sa, bi, sb, w) => {
-    for (let j = 0; j < w; j++) out[o + j] = a[ai + j * sa] - b[bi + j * sb];
-  },
-  Mul: (out, a, b, o, ai, sa, bi, sb, w) => {
-    for (let j = 0; j < w; j++) out[o + j] = a[ai + j * sa] * b[bi + j * sb];
-  },
-  Div: (out, a, b, o, ai, sa, bi, sb, w) => {
-    for (let j = 0; j < w; j++) out[o + j] = a[ai + j * sa] / b[bi + j * sb];
-  },
-};
-
 /** Stores `x` as the output dtype holds it: exact for floats, wrapped else. */
 function storer(dtype: DType): (x: number) => number {
   return isFloat(dtype) ? (x) => x : (x) => fitToDType(dtype, x);
 }
 
-/** A kernel applying `fn` to broadcast operands, elementwise. */
+/**
+ * A kernel applying `fn` to broadcast operands, elementwise; with `f32Op`,
+ * binary f32 op `f32Op`'s dedicated loops instead.
+ */
 function mapKernel(
   info: NodeInfo,
   fn: (xs: Float64Array) => number,
-  fast?: RowLoop,
+  f32Op?: string,
 ): Kernel | undefined {
   const out = info.outputs[0];
   if (out === undefined || info.inputs.some((t) => t === undefined)) {
@@ -114,24 +90,9 @@ function mapKernel(
       const views = info.inputs.map((_, i) => rt.inputView(i));
       const y = rt.outputView(0);
       const { width, rows, operands } = plan;
-      if (fast !== undefined) {
+      if (f32Op !== undefined) {
         const [a, b] = views as Float32Array[];
-        const [pa, pb] = operands;
-        return () => {
-          for (let r = 0; r < rows; r++) {
-            fast(
-              y as Float32Array,
-              a,
-              b,
-              r * width,
-              pa.starts[r],
-              pa.step,
-              pb.starts[r],
-              pb.step,
-              width,
-            );
-          }
-        };
+        return f32BinaryStep(f32Op, plan, y as Float32Array, a, b);
       }
       const args = new Float64Array(views.length);
       return () => {
@@ -158,10 +119,9 @@ function binary(name: string) {
     const f = BINARY[name](float);
     const mul32 = name === "Mul" && (a.dtype === "i32" || a.dtype === "u32");
     const fn: Fn2 = mul32 ? Math.imul : f;
-    const fast = a.dtype === "f32" && info.outputs[0]?.dtype === "f32"
-      ? F32_LOOPS[name]
-      : undefined;
-    return mapKernel(info, (xs) => fn(xs[0], xs[1]), fast);
+    const f32 = hasF32Loops(name) && a.dtype === "f32" &&
+      info.inputs[1]?.dtype === "f32" && info.outputs[0]?.dtype === "f32";
+    return mapKernel(info, (xs) => fn(xs[0], xs[1]), f32 ? name : undefined);
   };
 }
 

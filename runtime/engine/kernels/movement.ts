@@ -1,20 +1,17 @@
 /**
- * Data-movement kernels: Transpose, Gather, Concat, and the slicing family
- * (Slice, Split, Expand, SliceGrad) through index maps computed once at
- * create time, plus Shape and Size, whose outputs the static shapes fix.
+ * Data-movement kernels: Transpose (planned in `transpose.ts`), Gather,
+ * Concat, and the slicing family (Slice, Split, Expand, SliceGrad) through
+ * index maps computed once at create time, plus Shape and Size, whose
+ * outputs the static shapes fix.
  *
  * @module
  */
 
-import {
-  sizeOf,
-  stridesOf,
-  type Tensor,
-  tensor,
-} from "../../../src/ir/tensor.ts";
+import { sizeOf, type Tensor, tensor } from "../../../src/ir/tensor.ts";
 import { intAttr, intsAttr } from "../../../src/ir/graph.ts";
 import { getOp } from "../../../src/ops/mod.ts";
 import { EngineError } from "../errors.ts";
+import { transposeStep } from "./transpose.ts";
 import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
 
 const rank = (info: NodeInfo) => info.inputs[0]?.shape.length ?? 0;
@@ -23,40 +20,15 @@ const axisOf = (info: NodeInfo, fallback: number) => {
   return a < 0 ? a + rank(info) : a;
 };
 
-/** Transpose by `perm`: the last output dim is the inner loop. */
+/** Transpose by `perm` (default: reversed), as `transpose.ts` plans it. */
 function transpose(info: NodeInfo): Kernel | undefined {
   const x = info.inputs[0];
-  const out = info.outputs[0];
-  if (x === undefined || out === undefined) return undefined;
+  if (x === undefined || info.outputs[0] === undefined) return undefined;
   const perm = intsAttr(info.node.attrs, "perm") ??
     x.shape.map((_, i) => x.shape.length - 1 - i);
-  const inStrides = stridesOf(x.shape);
-  const strides = perm.map((p) => inStrides[p]);
-  const dims = out.shape;
-  const r = dims.length;
+  const p = { dims: x.shape, perm };
   return {
-    build(rt): Step {
-      const src = rt.inputView(0);
-      const dst = rt.outputView(0);
-      const width = r === 0 ? 1 : dims[r - 1];
-      const step = r === 0 ? 1 : strides[r - 1];
-      const rows = sizeOf(dims) / Math.max(width, 1);
-      const counter = new Int32Array(Math.max(r - 1, 0));
-      return () => {
-        counter.fill(0);
-        let base = 0;
-        for (let row = 0; row < rows; row++) {
-          const o = row * width;
-          for (let j = 0; j < width; j++) dst[o + j] = src[base + j * step];
-          for (let d = r - 2; d >= 0; d--) {
-            base += strides[d];
-            if (++counter[d] < dims[d]) break;
-            base -= strides[d] * dims[d];
-            counter[d] = 0;
-          }
-        }
-      };
-    },
+    build: (rt) => transposeStep(p, rt.inputView(0), rt.outputView(0)),
   };
 }
 

@@ -1,16 +1,20 @@
 /**
  * Reductions (ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare,
  * ReduceL2) in double, rounded once on store as the reference does. The
- * input is walked as rows of its last dim; each row adds into the output row
- * it reduces to (a broadcast read backwards), so the bias gradients of
- * BERT's backward pass — sums over batch and sequence — stream contiguously.
+ * input is walked as rows (runs of trailing dims, `broadcast.ts`); each
+ * row adds into the output row it reduces to (a broadcast read backwards),
+ * so the bias gradients of BERT's backward pass — sums over batch and
+ * sequence — stream contiguously.
+ * Sums (ReduceSum, ReduceMean) have their own loops (`sumStep`), which add
+ * in the same order, so every output is the same double rounded the same way.
  *
  * @module
  */
 
+import type { TensorData } from "../../../src/ir/dtype.ts";
 import { intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
-import { rowPlan } from "./broadcast.ts";
+import { type RowPlan, rowPlan } from "./broadcast.ts";
 import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
 
 interface Reduction {
@@ -20,6 +24,65 @@ interface Reduction {
 }
 
 const sum = (acc: number, x: number) => acc + x;
+
+/**
+ * A sum's step over `plan`'s rows: each row added into the accumulator row
+ * it reduces to, rows in order, so each accumulator sees the additions of
+ * the general loop in the same order. Four consecutive rows meeting the
+ * same accumulator row (a sum over leading axes) are added in one pass,
+ * `(((acc + x₀) + x₁) + x₂) + x₃`: the same double additions in the same
+ * order, with three loads and stores of `acc` fewer.
+ */
+function sumStep(
+  plan: RowPlan,
+  acc: Float64Array,
+  x: TensorData,
+  finish: () => void,
+): Step {
+  const { width, rows } = plan;
+  const { starts, step } = plan.operands[0];
+  if (step === 0) {
+    return () => {
+      acc.fill(0);
+      for (let r = 0, s = 0; r < rows; r++, s += width) {
+        let t = acc[starts[r]];
+        for (let j = 0; j < width; j++) t = t + x[s + j];
+        acc[starts[r]] = t;
+      }
+      finish();
+    };
+  }
+  return () => {
+    acc.fill(0);
+    let r = 0;
+    for (; r + 3 < rows; r += 4) {
+      const o = starts[r];
+      const s = r * width;
+      if (starts[r + 3] === o && starts[r + 1] === o && starts[r + 2] === o) {
+        const [s1, s2, s3] = [s + width, s + 2 * width, s + 3 * width];
+        for (let j = 0; j < width; j++) {
+          acc[o + j] = acc[o + j] + x[s + j] + x[s1 + j] + x[s2 + j] +
+            x[s3 + j];
+        }
+      } else {
+        for (let k = r; k < r + 4; k++) {
+          const ok = starts[k];
+          const sk = k * width;
+          for (let j = 0; j < width; j++) {
+            acc[ok + j] = acc[ok + j] + x[sk + j];
+          }
+        }
+      }
+    }
+    for (; r < rows; r++) {
+      const o = starts[r];
+      const s = r * width;
+      for (let j = 0; j < width; j++) acc[o + j] = acc[o + j] + x[s + j];
+    }
+    finish();
+  };
+}
+
 const same = (acc: number) => acc;
 
 const REDUCTIONS: Readonly<Record<string, Reduction>> = {
@@ -68,6 +131,10 @@ function reduce(op: string) {
         const acc = new Float64Array(rt.memory.buffer, rt.scratch, outLength);
         const { width, rows } = plan;
         const { starts, step } = plan.operands[0];
+        const finish = () => {
+          for (let i = 0; i < outLength; i++) dst[i] = r.finish(acc[i], count);
+        };
+        if (r.add === sum) return sumStep(plan, acc, src, finish);
         return () => {
           acc.fill(r.init);
           for (let row = 0; row < rows; row++) {
@@ -77,7 +144,7 @@ function reduce(op: string) {
               acc[o + j * step] = r.add(acc[o + j * step], src[s + j]);
             }
           }
-          for (let i = 0; i < outLength; i++) dst[i] = r.finish(acc[i], count);
+          finish();
         };
       },
     };
