@@ -18,6 +18,7 @@ import {
   callFunction,
   controlBlock,
   doneWord,
+  EXITED,
   failedWord,
   GEMM_JOB,
   KIND,
@@ -57,9 +58,16 @@ scope.onmessage = async (event) => {
   // and a later read could swallow the first job.
   let seen = Atomics.load(control, SEQ);
   scope.postMessage("ready");
-  while (Atomics.load(control, QUIT) === 0) {
+  for (;;) {
     spinWhile(control, SEQ, seen);
     Atomics.wait(control, SEQ, seen);
+    // `close` sets QUIT and then moves SEQ, so a worker still spinning when
+    // it notified cannot go on to wait for a job that never comes.
+    if (Atomics.load(control, QUIT) !== 0) {
+      Atomics.store(control, doneWord(worker), EXITED);
+      Atomics.notify(control, doneWord(worker));
+      return;
+    }
     const seq = Atomics.load(control, SEQ);
     if (seq === seen) continue;
     seen = seq;

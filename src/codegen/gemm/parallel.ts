@@ -16,6 +16,7 @@ import {
   callResult,
   controlBlock,
   doneWord,
+  EXITED,
   failedWord,
   type JobWords,
   MAX_WORKERS,
@@ -170,12 +171,29 @@ export class GemmThreadPool {
     });
   }
 
-  /** Stops the workers; the pool must not be used afterwards. */
+  /**
+   * Stops the workers; the pool must not be used afterwards. Each worker is
+   * asked to quit and given up to a second to say it has ({@link EXITED} in
+   * its done word) before it is terminated.
+   */
   close(): void {
     if (this.#workers.length === 0) return;
     const control = controlBlock(this.memory, this.control);
     Atomics.store(control, QUIT, 1);
+    // Moving SEQ too wakes a worker that is spinning rather than waiting
+    // (a notify alone would be lost on it, and `terminate` does not end a
+    // thread parked in Atomics.wait: the process would not exit).
+    Atomics.add(control, SEQ, 1);
     Atomics.notify(control, SEQ);
+    const deadline = performance.now() + 1000;
+    this.#workers.forEach((_, w) => {
+      for (;;) {
+        const done = Atomics.load(control, doneWord(w));
+        const left = deadline - performance.now();
+        if (done === EXITED || left <= 0) break;
+        Atomics.wait(control, doneWord(w), done, left);
+      }
+    });
     for (const worker of this.#workers) worker.terminate();
     this.#workers.length = 0;
   }

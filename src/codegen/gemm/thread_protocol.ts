@@ -39,6 +39,8 @@ export const MAX_WORKERS = 3;
 export const scratchWord = (w: number): number => 24 + 4 * w;
 /** Word index of worker w's completion word (the last sequence number done). */
 export const doneWord = (w: number): number => scratchWord(w) + 1;
+/** What a worker stores in its completion word as it quits. */
+export const EXITED = -1;
 /** Word index of worker w's failure word (the last sequence number that threw). */
 export const failedWord = (w: number): number => scratchWord(w) + 2;
 

@@ -8,6 +8,11 @@ import {
   selectF32Variant,
   selectS8Variant,
 } from "../../../src/codegen/gemm/mod.ts";
+import {
+  controlBlock,
+  doneWord,
+  EXITED,
+} from "../../../src/codegen/gemm/thread_protocol.ts";
 import { firstMismatch, randomFloats, randomInts, seeded } from "./random.ts";
 
 const s8: GemmParams = {
@@ -112,5 +117,23 @@ Deno.test("threads start even after a library replaced the global Worker", async
     assert.deepEqual(Array.from(two.matmul(a, b)), [19, 22, 43, 50]);
   } finally {
     globalThis.Worker = native;
+  }
+});
+
+Deno.test("close right after a job: the worker, still spinning, quits before it is terminated", async () => {
+  const rand = seeded(4);
+  for (let round = 0; round < 5; round++) {
+    const two = await ParallelGemm.create(s8, 2);
+    const a = rowMajor(
+      randomInts(Int8Array, 60 * 20, [-127, 127], rand),
+      60,
+      20,
+    );
+    const b = rowMajor(randomInts(Int8Array, 20 * 7, [-128, 127], rand), 20, 7);
+    two.matmul(a, b);
+    // No pause: the worker is in its spin, where a notify alone is not seen.
+    two.close();
+    const control = controlBlock(two.kernel.memory, 0);
+    assert.equal(Atomics.load(control, doneWord(0)), EXITED, `round ${round}`);
   }
 });
