@@ -16,8 +16,9 @@
  * run on one), the steps of all of them alternating, with the memory of each: the arena and the bytes of
  * activations saved from the forward pass for the backward pass
  * (`saved_bytes.ts`); `--profile` prints each recipe's milliseconds per
- * operator. A recipe may carry `+attention-int` (integer Q·Kᵀ and P·V) and
- * `+recompute` (the backward recomputes GELU and softmax inputs), e.g.
+ * operator. A recipe may carry `+attention-int` (integer Q·Kᵀ and P·V),
+ * `+recompute` (the backward recomputes GELU and softmax inputs) and
+ * `+dropout` (fine-tuning's default 0.1 at BERT's five sites), e.g.
  * `int8+attention-int+recompute`.
  *
  * @module
@@ -207,7 +208,7 @@ async function trainer(
 ) {
   const [name, ...variants] = recipe.split("+");
   for (const v of variants) {
-    if (v !== "attention-int" && v !== "recompute") {
+    if (v !== "attention-int" && v !== "recompute" && v !== "dropout") {
       throw new Error(`Unknown recipe variant '+${v}' in '${recipe}'.`);
     }
   }
@@ -223,6 +224,10 @@ async function trainer(
     recompute: variants.includes("recompute")
       ? Object.keys(RECOMPUTE_TARGETS) as RecomputeTarget[]
       : [],
+    // Fine-tuning's default (`deno task finetune --dropout 0.1`).
+    dropout: variants.includes("dropout")
+      ? { hidden: 0.1, attention: 0.1 }
+      : undefined,
   });
   const state = initialTrainingState(program.gradients, 1, program.params);
   const labels = tensor(

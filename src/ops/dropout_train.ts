@@ -37,9 +37,18 @@ function fmix32(h: number): number {
  * plain seed.
  */
 export function dropoutHash(seed: number, index: number, stream = 0): number {
+  return dropoutHashOf(dropoutKey(seed, stream), index);
+}
+
+/** The per-(seed, stream) key of {@linkcode dropoutHash}, once per mask. */
+export function dropoutKey(seed: number, stream = 0): number {
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 2 ** 32) >>> 0;
-  const key = fmix32(lo ^ fmix32((hi ^ stream) ^ 0x9e3779b9));
+  return fmix32(lo ^ fmix32((hi ^ stream) ^ 0x9e3779b9));
+}
+
+/** {@linkcode dropoutHash} of element `index` under a {@linkcode dropoutKey}. */
+export function dropoutHashOf(key: number, index: number): number {
   return fmix32(key ^ Math.imul(index >>> 0, 0x9e3779b9) ^ 0x7f4a7c15);
 }
 

@@ -8,7 +8,11 @@
  */
 
 import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
-import { dropoutHash, streamOf } from "../../../src/ops/dropout_train.ts";
+import {
+  dropoutHashOf,
+  dropoutKey,
+  streamOf,
+} from "../../../src/ops/dropout_train.ts";
 import { linearWarmupDecay } from "../../../src/ops/optimizer_ops.ts";
 import {
   generateGradScale,
@@ -112,9 +116,9 @@ function dropoutTrain(info: NodeInfo): Kernel {
       const y = rt.outputView(0);
       const mask = info.outputs[1] === undefined ? undefined : rt.outputView(1);
       return () => {
-        const s = seed[0];
+        const key = dropoutKey(seed[0], stream);
         for (let k = 0; k < x.length; k++) {
-          const keep = dropoutHash(s, k, stream) >= threshold;
+          const keep = dropoutHashOf(key, k) >= threshold;
           y[k] = keep ? x[k] / keptScale : 0;
           if (mask !== undefined) mask[k] = keep ? 1 : 0;
         }
