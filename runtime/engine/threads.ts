@@ -97,7 +97,7 @@ export function threadRegionBytes(threads: number): number {
   return threads > 1 ? CONTROL_BYTES + (threads - 1) * WORKER_TILE_BYTES : 0;
 }
 
-/** The GEMM modules of one engine and, once started, its worker threads. */
+/** The GEMM and split-kernel functions of one engine and, once started, its worker threads. */
 export class EngineThreads {
   readonly #functions: WorkerFunction[] = [];
   readonly #indices = new Map<WebAssembly.Module, Map<string, number>>();
