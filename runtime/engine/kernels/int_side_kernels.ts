@@ -18,6 +18,7 @@ import {
   buildKernel,
   type F32Module,
   type KernelFn,
+  temp,
 } from "../../../src/codegen/f32/mod.ts";
 import type { FunctionEmitter, Local } from "../../../src/codegen/wasm/mod.ts";
 import type { KernelRuntime } from "./types.ts";
@@ -93,7 +94,7 @@ function laneSteps(
   cursors: readonly Cursor[],
   body: (wide: boolean) => void,
 ): void {
-  const t = f.local("i32", `t${f.locals.length}`);
+  const t = temp(f, "i32", "t");
   const steps = (wide: boolean) =>
     loopFrom(f, t, len, wide ? width : 1, () => {
       body(wide);

@@ -77,6 +77,8 @@ function globalNormClip(info: NodeInfo): Kernel | undefined {
         elementwiseSplit(2, [0, 1]),
       );
       const grads = info.inputs.map((_, i) => rt.inputView(i));
+      const from = info.inputs.map((_, i) => rt.input(i));
+      const to = info.inputs.map((_, i) => rt.output(i));
       const partials = new Float64Array(
         rt.memory.buffer,
         rt.scratch,
@@ -86,7 +88,7 @@ function globalNormClip(info: NodeInfo): Kernel | undefined {
       return () => {
         let squares = 0;
         grads.forEach((g, i) => {
-          sumSquares(rt.input(i), blocks[i], rt.scratch);
+          sumSquares(from[i], blocks[i], rt.scratch);
           for (let b = 0; b < blocks[i]; b++) squares += partials[b];
           for (let k = blocks[i] * NORM_BLOCK; k < g.length; k++) {
             squares += g[k] * g[k];
@@ -94,9 +96,7 @@ function globalNormClip(info: NodeInfo): Kernel | undefined {
         });
         const total = Math.fround(Math.sqrt(squares));
         const factor = Math.fround(Math.min(1, maxNorm / (total + epsilon)));
-        grads.forEach((_, i) =>
-          scale(rt.input(i), rt.output(i), lengths[i], factor)
-        );
+        grads.forEach((_, i) => scale(from[i], to[i], lengths[i], factor));
         norm[0] = total;
       };
     },
