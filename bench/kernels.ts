@@ -24,12 +24,11 @@ import * as ortNode from "onnxruntime-node";
 import {
   GEMM_MANIFEST,
   type GemmManifestEntry,
-  hasRelaxedSimd,
   type MatrixView,
-  needsRelaxedSimd,
   ParallelGemm,
   productOperands,
   rowMajor,
+  runsOnThisEngine,
   type TrainingProduct,
 } from "../src/codegen/gemm/mod.ts";
 import { ForeignLoad } from "./kernels/cpu_load.ts";
@@ -108,7 +107,7 @@ function operands(
 }
 
 const entries = GEMM_MANIFEST.filter((e) =>
-  e.params.output === "f32" && (!needsRelaxedSimd(e) || hasRelaxedSimd())
+  e.params.output === "f32" && runsOnThisEngine(e.params)
 );
 const kernels = await Promise.all(
   entries.map((e) => ParallelGemm.create(e.params, 2)),

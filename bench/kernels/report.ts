@@ -1,7 +1,8 @@
 /**
  * Turns benchmark rows into the Markdown summary pasted into
- * docs/RESULTS.md: one line per (M, K×N, product) with the best exact int8,
- * relaxed7 and f32 kernels (1 and 2 threads, with packing) next to ONNX
+ * docs/RESULTS.md: one line per (M, K×N, product) with the best portable
+ * exact int8 (dot16, relaxed), relaxed8 (exact where the engine's relaxed dot
+ * is unsigned × signed), relaxed7 and f32 kernels (1 and 2 threads, with packing) next to ONNX
  * Runtime, then a per-target tally. "others' CPU" is the load while the
  * int8 row was sampled, the context for its ×2T.
  * @module
@@ -42,6 +43,7 @@ function best(rows: BenchRow[], pattern: RegExp): BenchRow | undefined {
 
 const EXACT_INT8 = /^gemm_s8s8_.*_(dot16|relaxed)$/;
 const RELAXED7 = /^gemm_s8s8_.*_relaxed7$/;
+const RELAXED8 = /^gemm_s8s8_.*_relaxed8$/;
 const F32 = /^gemm_f32_.*_madd$/;
 
 /** Renders the summary table and target tally. */
@@ -52,12 +54,13 @@ export function markdownReport(rows: readonly BenchRow[]): string {
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const out = [
-    "| M | K×N | product | GEMM m×k×n | exact int8 1T | 2T | ×2T | +pack | relaxed7 1T | f32 1T | f32 2T | ort-web i8 | ort-web f32 | ort-node i8 | ort-node f32 | others' CPU |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| M | K×N | product | GEMM m×k×n | exact int8 1T | 2T | ×2T | +pack | relaxed8 1T | relaxed7 1T | f32 1T | f32 2T | ort-web i8 | ort-web f32 | ort-node i8 | ort-node f32 | others' CPU |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const [key, g] of groups) {
     const [m, kn, product] = key.split("|");
-    const int8 = best(g, EXACT_INT8), r7 = best(g, RELAXED7), f = best(g, F32);
+    const int8 = best(g, EXACT_INT8), f = best(g, F32);
+    const r7 = best(g, RELAXED7), r8 = best(g, RELAXED8);
     const ort = (name: string) => g.find((r) => r.engine === name)?.gops1;
     // The load while the int8 row was sampled: it explains that row's ×2T.
     const load = int8?.foreignCores;
@@ -66,9 +69,9 @@ export function markdownReport(rows: readonly BenchRow[]): string {
         f1(int8?.gops1)
       } | ${f1(int8?.gops2)} | ${
         int8?.gops2 ? (int8.gops2 / int8.gops1).toFixed(2) : "–"
-      } | ${f1(int8?.e2e1)} | ${f1(r7?.gops1)} | ${f1(f?.gops1)} | ${
-        f1(f?.gops2)
-      } | ${f1(ort("ort-web MatMulInteger"))} | ${
+      } | ${f1(int8?.e2e1)} | ${f1(r8?.gops1)} | ${f1(r7?.gops1)} | ${
+        f1(f?.gops1)
+      } | ${f1(f?.gops2)} | ${f1(ort("ort-web MatMulInteger"))} | ${
         f1(ort("ort-web MatMul"))
       } | ${f1(ort("ort-node MatMulInteger"))} | ${
         f1(ort("ort-node MatMul"))
@@ -102,6 +105,7 @@ function tally(rows: readonly BenchRow[]): string {
     );
   };
   line("Exact int8 (dot16/relaxed) 1 thread", EXACT_INT8, 80);
+  line("relaxed8 1 thread", RELAXED8, 105);
   line("relaxed7 1 thread", RELAXED7, 105);
   line("f32 madd 1 thread", F32, 42);
   const ratios = rows.filter((r) => r.gops2 !== undefined && r.m >= 512)

@@ -11,10 +11,9 @@
 
 import {
   GEMM_MANIFEST,
-  hasRelaxedSimd,
-  needsRelaxedSimd,
   ParallelGemm,
   rowMajor,
+  runsOnThisEngine,
 } from "../../src/codegen/gemm/mod.ts";
 import { ForeignLoad } from "./cpu_load.ts";
 import { summarise } from "./timing.ts";
@@ -25,7 +24,7 @@ const wanted = ["relaxed", "relaxed7", "madd"];
 const entries = GEMM_MANIFEST.filter((e) =>
   e.params.output === "f32" && e.params.mr !== 4 &&
   wanted.includes(e.params.variant) &&
-  (!needsRelaxedSimd(e) || hasRelaxedSimd())
+  runsOnThisEngine(e.params)
 );
 const BUCKETS = [0.2, 0.6, 1.0, Infinity];
 const label = (i: number) =>

@@ -1,6 +1,6 @@
 /**
  * The int8×int8 → int32 GEMM family: inner-product steps for the `dot16`,
- * `relaxed` and `relaxed7` variants. Packing lives in `pack_s8.ts`.
+ * `relaxed`, `relaxed7` and `relaxed8` variants. Packing lives in `pack_s8.ts`.
  *
  * Exactness of `relaxed` (proof). `i32x4.relaxed_dot_i8x16_i7x16_add_s(b, u, c)`
  * is deterministic when every lane of its second operand u is in [0, 127]:
@@ -18,6 +18,12 @@
  * `relaxed7` needs A in [-64, 63]: u = a + 64 ∈ [0, 127] in one dot, header
  * −64·Σ_k b. Outside that precondition the packer throws, so a silent wrong
  * result is impossible.
+ *
+ * `relaxed8` takes any int8 A: u = a + 128 ∈ [0, 255] in one dot, header
+ * −128·Σ_k b. Only vpdpbusd computes that exactly (pmaddubsw's pair sums reach
+ * 2·255·128 and saturate; sdot reads u ≥ 128 as negative), so `features.ts`
+ * selects it only after a probe module shows this engine's dot is unsigned ×
+ * signed without saturation; elsewhere `relaxed` runs.
  * @module
  */
 
@@ -65,8 +71,11 @@ export const relaxedStep: InnerStep = (
   });
 };
 
-/** `relaxed7`: A+64 (7-bit) splat, one dot per accumulator. */
-export const relaxed7Step: InnerStep = (
+/**
+ * `relaxed7` and `relaxed8`: the offset A (A+64 in 7 bits, A+128 in 8) splat,
+ * one dot per accumulator.
+ */
+export const oneDotStep: InnerStep = (
   f,
   { acc, bv, aPtr, aOffset, splat },
 ) => {

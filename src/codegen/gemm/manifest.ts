@@ -28,7 +28,7 @@ const integer = (
 ): GemmManifestEntry => ({ params, aRange, bRange: B_RANGE_INT8 });
 
 const s8 = (
-  variant: "dot16" | "relaxed" | "relaxed7",
+  variant: "dot16" | "relaxed" | "relaxed7" | "relaxed8",
   mr: number,
   nr: number,
   kUnroll = 1,
@@ -47,6 +47,10 @@ export const GEMM_MANIFEST: readonly GemmManifestEntry[] = [
   s8("relaxed", 3, 12, 2, "i32"),
   s8("relaxed7", 3, 12),
   s8("relaxed7", 4, 12, 2),
+  s8("relaxed8", 3, 12, 2),
+  s8("relaxed8", 4, 12, 2),
+  s8("relaxed8", 3, 12, 2, "i32"),
+  s8("relaxed8", 4, 12, 2, "i32"),
   // int12 A: what the family is for, and what keeps K up to 8191 exact.
   integer(
     { family: "s16s8", variant: "dot16", mr: 3, nr: 12, output: "f32" },

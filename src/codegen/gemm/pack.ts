@@ -8,7 +8,7 @@
  *
  * A, per row tile t, per k-step s, per tile row r: `aRowStepBytes` bytes:
  *   dot16 [a(k), a(k+1)] as i16 · relaxed [lo(k..k+3)], [hi(k..k+3)] as u8 ·
- *   relaxed7 [a(k..k+3) + 64] as u8 · f32 [a(k)].
+ *   relaxed7 [a(k..k+3) + 64] and relaxed8 [a(k..k+3) + 128] as u8 · f32 [a(k)].
  * B, per column panel: header (i32 start value per column, relaxed only), then
  * per k-step, per group of 4 columns, one 16-byte vector:
  *   dot16 [b(k,n), b(k+1,n)] × 4 columns as i16 · relaxed [b(k..k+3, n)] × 4 as i8 ·
@@ -54,7 +54,10 @@ export function expectOperandType(
   }
 }
 
-/** Whether the packers must check A against {@link aRangeOf} (relaxed ones). */
+/**
+ * Whether the packers must check A against {@link aRangeOf}: the relaxed
+ * variants whose range is narrower than int8.
+ */
 export function checksARange(p: GemmParams): boolean {
   return p.variant === "relaxed" || p.variant === "relaxed7";
 }

@@ -12,7 +12,7 @@ import {
   kSteps,
   packedASize,
 } from "./pack.ts";
-import { gemmLayout, type GemmParams } from "./params.ts";
+import { gemmLayout, type GemmParams, offsetOfA } from "./params.ts";
 
 /** Element (i, j) of `v`, or 0 outside it (padding). */
 function at(v: MatrixView<MatrixData>, i: number, j: number): number {
@@ -47,7 +47,8 @@ export function referencePackA(
       return;
     }
     case "relaxed":
-    case "relaxed7": {
+    case "relaxed7":
+    case "relaxed8": {
       const out = new Uint8Array(mem, ptr, packedASize(p, a.rows, a.cols));
       let o = 0;
       for (let t = 0; t < tiles; t++) {
@@ -55,8 +56,8 @@ export function referencePackA(
           for (let r = 0; r < p.mr; r++) {
             for (let q = 0; q < 4; q++) {
               const x = at(a, t * p.mr + r, 4 * s + q);
-              if (p.variant === "relaxed7") {
-                out[o + q] = x + 64;
+              if (p.variant !== "relaxed") {
+                out[o + q] = x + offsetOfA(p);
               } else {
                 const lo = Math.min(x + 127, 127);
                 out[o + q] = lo;
@@ -115,14 +116,14 @@ export function referencePackB(
         break;
       }
       case "relaxed":
-      case "relaxed7": {
-        const offsetOfA = p.variant === "relaxed" ? 127 : 64;
+      case "relaxed7":
+      case "relaxed8": {
         const header = new Int32Array(mem, base, p.nr);
         const out = new Int8Array(mem, base + bHeaderBytes, steps * p.nr * 4);
         for (let c = 0; c < p.nr; c++) {
           let sum = 0;
           for (let k = 0; k < b.rows; k++) sum += at(b, k, n0 + c);
-          header[c] = -offsetOfA * sum;
+          header[c] = -offsetOfA(p) * sum;
         }
         let o = 0;
         for (let s = 0; s < steps; s++) {

@@ -8,7 +8,7 @@
 import type { FunctionEmitter, Local } from "../wasm/mod.ts";
 import { localOnce } from "./emit_util.ts";
 import { checksARange } from "./pack.ts";
-import { aRangeOf, gemmLayout, type GemmParams } from "./params.ts";
+import { aRangeOf, gemmLayout, type GemmParams, offsetOfA } from "./params.ts";
 
 type Load = "i32.load8_s" | "i32.load16_s" | "i32.load";
 
@@ -92,14 +92,16 @@ export function aSpec(p: GemmParams): PackSpec {
         },
       };
     case "relaxed7":
+    case "relaxed8":
       return {
         ...base,
         ...source,
         range,
         laneBytes: 1,
         store: (f, out, x, at) => {
-          f.emit("local.get", out).emit("local.get", x).emit("i32.const", 64)
-            .emit("i32.add").emit("i32.store8", { offset: at });
+          f.emit("local.get", out).emit("local.get", x)
+            .emit("i32.const", offsetOfA(p)).emit("i32.add")
+            .emit("i32.store8", { offset: at });
         },
       };
     default:

@@ -33,7 +33,7 @@ import {
   copiesUnitStrideLines,
   type PackSpec,
 } from "./pack_spec.ts";
-import { gemmLayout, type GemmParams } from "./params.ts";
+import { gemmLayout, type GemmParams, offsetOfA } from "./params.ts";
 
 /** Adds the exported `packA` and `packB` functions for `p` to `mb`. */
 export function addPackFunctions(mb: ModuleBuilder, p: GemmParams): void {
@@ -240,7 +240,6 @@ function emitColumnSums(
   { panels, ksteps, panelBytes }: PackLocals,
 ): void {
   const { bHeaderBytes } = gemmLayout(p);
-  const offsetOfA = p.variant === "relaxed" ? 127 : 64;
   const dst = f.param("dst");
   const L = (n: string) => f.local("i32", n);
   const j = L("sumPanel"), s = L("sumStep"), at = L("sumAt");
@@ -270,7 +269,7 @@ function emitColumnSums(
       .emit("i32.mul").emit("i32.add").emit("local.set", at);
     sums.forEach((v, g) => {
       f.emit("local.get", at).emit("local.get", v)
-        .emit("i32.const", -offsetOfA).emit("i32x4.splat").emit("i32x4.mul")
+        .emit("i32.const", -offsetOfA(p)).emit("i32x4.splat").emit("i32x4.mul")
         .emit("v128.store", { offset: 16 * g });
     });
   });

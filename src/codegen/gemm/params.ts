@@ -17,10 +17,20 @@ export type GemmFamily = "s8s8" | "s16s8" | "f32";
  * - `dot16`: widen to i16, `i32x4.dot_i16x8_s` (exact for any int8 / int16 A).
  * - `relaxed`: `i32x4.relaxed_dot_i8x16_i7x16_add_s`, A split in two 7-bit halves (exact, A in [-127,127]).
  * - `relaxed7`: same instruction once, A offset by +64 (exact only for A in [-64,63]).
+ * - `relaxed8`: same instruction once, A offset by +128 to an unsigned byte:
+ *   exact for any int8 A, but only on engines whose relaxed dot multiplies
+ *   unsigned × signed bytes without saturating (x64 AVX-VNNI's vpdpbusd),
+ *   which `features.ts` probes before selecting it.
  * - `madd`: `f32x4.relaxed_madd` (fused or not, per hardware).
  * - `muladd`: `f32x4.mul` + `f32x4.add` (deterministic).
  */
-export type GemmVariant = "dot16" | "relaxed" | "relaxed7" | "madd" | "muladd";
+export type GemmVariant =
+  | "dot16"
+  | "relaxed"
+  | "relaxed7"
+  | "relaxed8"
+  | "madd"
+  | "muladd";
 
 /** What the kernel writes: f32 after scale and bias, or the raw i32 accumulators. */
 export type GemmOutput = "f32" | "i32";
@@ -68,7 +78,7 @@ export class GemmParamError extends RangeError {
 }
 
 const VARIANTS_OF: Readonly<Record<GemmFamily, readonly GemmVariant[]>> = {
-  s8s8: ["dot16", "relaxed", "relaxed7"],
+  s8s8: ["dot16", "relaxed", "relaxed7", "relaxed8"],
   s16s8: ["dot16"],
   f32: ["madd", "muladd"],
 };
@@ -126,6 +136,7 @@ export function gemmLayout(p: GemmParams): GemmLayout {
         relaxedSimd: true,
       };
     case "relaxed7":
+    case "relaxed8":
       return {
         kStep: 4,
         aRowStepBytes: 4,
@@ -155,8 +166,8 @@ export function gemmKernelName(p: GemmParams): string {
 /**
  * The A values a variant accepts, or `undefined` for f32: dot16 takes any
  * int8 (s8s8) or int16 (s16s8, meant for int12); relaxed needs A ≥ −127 and
- * relaxed7 A in [−64, 63] (see `gemm_s8s8.ts`). The packers reject values
- * outside it.
+ * relaxed7 A in [−64, 63], relaxed8 any int8 (see `gemm_s8s8.ts`). The
+ * packers reject values outside it.
  */
 export function aRangeOf(
   p: GemmParams,
@@ -166,6 +177,24 @@ export function aRangeOf(
   if (p.variant === "relaxed") return [-127, 127];
   if (p.variant === "relaxed7") return [-64, 63];
   return [-128, 127];
+}
+
+/**
+ * The offset the relaxed variants add to A to make the dot's unsigned
+ * operand (`gemm_s8s8.ts`); each B panel header starts its columns at
+ * −offset·Σ_k b to take it back out. 0 for the other variants.
+ */
+export function offsetOfA(p: GemmParams): number {
+  switch (p.variant) {
+    case "relaxed":
+      return 127;
+    case "relaxed7":
+      return 64;
+    case "relaxed8":
+      return 128;
+    default:
+      return 0;
+  }
 }
 
 /** B values of the integer families: any int8. */

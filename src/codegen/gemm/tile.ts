@@ -9,14 +9,15 @@
 import type { FunctionEmitter, Local } from "../wasm/mod.ts";
 import { forLoop, localOnce } from "./emit_util.ts";
 import { maddStep, mulAddStep } from "./gemm_f32.ts";
-import { dot16Step, relaxed7Step, relaxedStep } from "./gemm_s8s8.ts";
+import { dot16Step, oneDotStep, relaxedStep } from "./gemm_s8s8.ts";
 import type { InnerStep } from "./inner_step.ts";
 import { gemmLayout, type GemmParams, type GemmVariant } from "./params.ts";
 
 const STEPS: Readonly<Record<GemmVariant, InnerStep>> = {
   dot16: dot16Step,
   relaxed: relaxedStep,
-  relaxed7: relaxed7Step,
+  relaxed7: oneDotStep,
+  relaxed8: oneDotStep,
   madd: maddStep,
   muladd: mulAddStep,
 };

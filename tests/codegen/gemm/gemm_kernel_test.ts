@@ -9,14 +9,21 @@ import {
   type GemmParams,
   generateGemm,
   hasRelaxedSimd,
+  hasUnsignedRelaxedDot,
+  maxExactK,
   productOperands,
+  referenceGemmI32,
   referenceGemmIntToF32,
   relaxedProbeModule,
   rowMajor,
+  runsOnThisEngine,
   selectF32Params,
   selectF32Variant,
   selectS8Variant,
   type TrainingProduct,
+  UNSIGNED_DOT_PROBE,
+  unsignedDotExpected,
+  unsignedDotProbeModule,
 } from "../../../src/codegen/gemm/mod.ts";
 import { firstMismatch, randomFloats, randomInts, seeded } from "./random.ts";
 
@@ -111,32 +118,93 @@ Deno.test("relaxed variants reject A outside their exactness precondition", asyn
   }
 });
 
-Deno.test("feature selection picks relaxed when available and falls back to exact dot16", async () => {
+Deno.test("feature selection picks relaxed8, then relaxed, then exact dot16, and all agree", async () => {
   assert.equal(selectS8Variant(false), "dot16");
-  assert.equal(selectS8Variant(true), "relaxed");
+  assert.equal(selectS8Variant(false, true), "dot16");
+  assert.equal(selectS8Variant(true, false), "relaxed");
+  assert.equal(selectS8Variant(true, true), "relaxed8");
   assert.equal(selectF32Variant(false), "muladd");
   // The tuned f32 choices are manifest entries, so the sweep covers them.
   for (const available of [false, true]) {
     const chosen = JSON.stringify(selectF32Params(available));
     assert.ok(GEMM_MANIFEST.some((e) => JSON.stringify(e.params) === chosen));
   }
-  assert.equal(selectS8Variant(), hasRelaxedSimd() ? "relaxed" : "dot16");
+  assert.equal(
+    selectS8Variant(),
+    hasUnsignedRelaxedDot()
+      ? "relaxed8"
+      : hasRelaxedSimd()
+      ? "relaxed"
+      : "dot16",
+  );
   const rand = seeded(3);
   const a = rowMajor(randomInts(Int8Array, 19 * 70, [-127, 127], rand), 19, 70);
   const b = rowMajor(randomInts(Int8Array, 70 * 29, [-128, 127], rand), 70, 29);
-  const outputs = [];
-  for (const available of [false, hasRelaxedSimd()]) {
-    const kernel = await GemmKernel.create({
-      ...base,
-      variant: selectS8Variant(available),
-    });
-    outputs.push(kernel.matmul(a, b, { scale: 2 ** -14 }));
-  }
-  assert.equal(firstMismatch(outputs[0], outputs[1]), -1);
-  assert.equal(
-    firstMismatch(outputs[0], referenceGemmIntToF32(a, b, { scale: 2 ** -14 })),
-    -1,
+  const want = referenceGemmIntToF32(a, b, { scale: 2 ** -14 });
+  const variants = (["dot16", "relaxed", "relaxed8"] as const).filter((v) =>
+    runsOnThisEngine({ ...base, variant: v })
   );
+  for (const variant of variants) {
+    const kernel = await GemmKernel.create({ ...base, variant });
+    const got = kernel.matmul(a, b, { scale: 2 ** -14 });
+    assert.equal(firstMismatch(got, want), -1, variant);
+  }
+});
+
+Deno.test("the unsigned-dot probe tells vpdpbusd from pmaddubsw and sdot on every lane", () => {
+  const { b, u, c } = UNSIGNED_DOT_PROBE;
+  const wrap16 = (x: number) => Math.max(-32768, Math.min(32767, x));
+  const asSigned = (x: number) => (x << 24) >> 24;
+  const lanes = (
+    pair: (b: readonly number[], u: readonly number[], q: number) => number,
+  ) =>
+    c.map((start, lane) =>
+      start + pair(b[lane], u[lane], 0) + pair(b[lane], u[lane], 2)
+    );
+  const exact = lanes((x, y, q) => x[q] * y[q] + x[q + 1] * y[q + 1]);
+  const saturating = lanes((x, y, q) =>
+    wrap16(x[q] * y[q] + x[q + 1] * y[q + 1])
+  );
+  const signed = lanes((x, y, q) =>
+    x[q] * asSigned(y[q]) + x[q + 1] * asSigned(y[q + 1])
+  );
+  assert.deepEqual(unsignedDotExpected(), exact);
+  // The all-255 lanes alone must expose each wrong lowering.
+  for (const wrong of [saturating, signed]) {
+    assert.notEqual(wrong[0], exact[0]);
+    assert.notEqual(wrong[1], exact[1]);
+  }
+  const dot = new WebAssembly.Instance(
+    new WebAssembly.Module(unsignedDotProbeModule()),
+  ).exports as { dot: () => void; memory: WebAssembly.Memory };
+  if (!hasRelaxedSimd()) return assert.equal(hasUnsignedRelaxedDot(), false);
+  dot.dot();
+  const got = [...new Int32Array(dot.memory.buffer, 0, 4)];
+  assert.equal(
+    hasUnsignedRelaxedDot(),
+    got.every((x, i) => x === exact[i]),
+  );
+  assert.ok(
+    [exact, saturating, signed].some((l) => l.every((x, i) => x === got[i])),
+    `this engine's relaxed dot matches none of the known lowerings: ${got}`,
+  );
+});
+
+Deno.test("relaxed8 is exact at the int8 extremes up to the K limit", async () => {
+  const params: GemmParams = { ...base, variant: "relaxed8", output: "i32" };
+  if (!runsOnThisEngine(params)) return;
+  const kernel = await GemmKernel.create(params);
+  const k = maxExactK(params);
+  const a = rowMajor(new Int8Array(4 * k), 4, k);
+  const b = rowMajor(new Int8Array(k * 13).fill(-128), k, 13);
+  a.data.fill(-128, 0, k);
+  a.data.fill(127, k, 2 * k);
+  for (let j = 0; j < k; j++) a.data[2 * k + j] = j % 2 ? -128 : 127;
+  a.data.fill(0, 3 * k);
+  const got = kernel.matmul(a, b);
+  const want = referenceGemmI32(a, b);
+  assert.equal(firstMismatch(got, want), -1);
+  assert.deepEqual([want[0], want[13]], [k * 128 * 128, -k * 127 * 128]);
 });
 
 Deno.test("the three training products read strided operands, write strided C, and cache-block rows", async () => {
@@ -145,9 +213,8 @@ Deno.test("the three training products read strided operands, write strided C, a
   const x = rowMajor(randomInts(Int8Array, M * K, [-64, 63], rand), M, K);
   const w = rowMajor(randomInts(Int8Array, K * N, [-127, 127], rand), K, N);
   const dy = rowMajor(randomInts(Int8Array, M * N, [-64, 63], rand), M, N);
-  const variants = hasRelaxedSimd()
-    ? ["dot16", "relaxed", "relaxed7"] as const
-    : ["dot16"] as const;
+  const variants = (["dot16", "relaxed", "relaxed7", "relaxed8"] as const)
+    .filter((variant) => runsOnThisEngine({ ...base, variant }));
   for (const variant of variants) {
     const kernel = await GemmKernel.create({ ...base, variant });
     for (

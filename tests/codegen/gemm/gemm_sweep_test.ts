@@ -3,14 +3,14 @@ import {
   edgeCaseSizes,
   GEMM_MANIFEST,
   GemmKernel,
+  gemmKernelName,
   type GemmManifestEntry,
-  hasRelaxedSimd,
   type MatrixView,
-  needsRelaxedSimd,
   referenceGemmF32,
   referenceGemmI32,
   referenceGemmIntToF32,
   rowMajor,
+  runsOnThisEngine,
 } from "../../../src/codegen/gemm/mod.ts";
 import { firstMismatch, randomFloats, randomInts, seeded } from "./random.ts";
 
@@ -52,12 +52,13 @@ export function expected(
   return referenceGemmIntToF32(a, b, { scale, bias });
 }
 
-const runnable = GEMM_MANIFEST.filter((e) =>
-  !needsRelaxedSimd(e) || hasRelaxedSimd()
-);
+const runnable = GEMM_MANIFEST.filter((e) => runsOnThisEngine(e.params));
 if (runnable.length < GEMM_MANIFEST.length) {
   console.warn(
-    "Relaxed SIMD unavailable: relaxed kernels are not exercised here.",
+    "This engine lacks relaxed SIMD or its unsigned dot: those kernels are not exercised here:",
+    GEMM_MANIFEST.filter((e) => !runsOnThisEngine(e.params)).map((e) =>
+      gemmKernelName(e.params)
+    ).join(", "),
   );
 }
 

@@ -5,15 +5,14 @@ import {
   GemmKernel,
   type GemmManifestEntry,
   type GemmPlan,
-  hasRelaxedSimd,
   type MatrixView,
-  needsRelaxedSimd,
   packedASize,
   packedBSize,
   productOperands,
   referencePackA,
   referencePackB,
   rowMajor,
+  runsOnThisEngine,
   type TrainingProduct,
 } from "../../../src/codegen/gemm/mod.ts";
 import { randomFloats, randomInts, seeded } from "./random.ts";
@@ -106,9 +105,7 @@ function expectSamePacking(
   );
 }
 
-const runnable = GEMM_MANIFEST.filter((e) =>
-  !needsRelaxedSimd(e) || hasRelaxedSimd()
-);
+const runnable = GEMM_MANIFEST.filter((e) => runsOnThisEngine(e.params));
 
 for (const entry of runnable) {
   Deno.test(`generated packers write the reference layout for all three products: ${JSON.stringify(entry.params)}`, async () => {
