@@ -2,7 +2,7 @@
  * Kernels split between threads by ranges of units (`EngineThreads.split`):
  * GELU by 16-element groups, LayerNorm and the stochastic BFP map by rows
  * (its PRNG counters advancing with them), the int8 and f32 packers by
- * panels — each with the very specs the engine's kernels use, on sizes
+ * panels, the f32 per-head products by heads — each with the very specs the engine's kernels use, on sizes
  * whose last chunk is ragged, must write exactly what one whole call
  * writes; a packer's out-of-range flag raised in any chunk must come back.
  */
@@ -13,6 +13,7 @@ import {
   generateGemm,
   packedASize,
   packedBSize,
+  selectF32Params,
   selectF32Variant,
 } from "../../src/codegen/gemm/mod.ts";
 import {
@@ -24,6 +25,10 @@ import {
   mapFactors,
   prngKeys,
 } from "../../src/codegen/bfp/mod.ts";
+import {
+  BATCH_SPLIT,
+  batchLayout,
+} from "../../runtime/engine/kernels/batched_matmul.ts";
 import { bfpRowSplit } from "../../runtime/engine/kernels/bfp_module.ts";
 import { packSplit } from "../../runtime/engine/kernels/gemm_source.ts";
 import {
@@ -259,6 +264,53 @@ Deno.test("a split stochastic BFP map draws what one whole call draws", async ()
       sameBytes(memory, y2, y1, 4 * rows * cols, `BFP${bits} unmap`);
     }
     assert.equal(threads.splitKernelCalls, 4);
+  } finally {
+    threads.close();
+  }
+});
+
+Deno.test("a split batch of per-head products equals one whole call bit for bit", async () => {
+  const { memory, take } = sharedMemory();
+  const threads = new EngineThreads(memory, 2, 0);
+  const f32 = selectF32Params();
+  const module = generateGemm(f32, true);
+  const batch = await exportOf(module.bytes, "gemmBatch", memory);
+  const split = threads.split(batch.module, "gemmBatch", batch.fn, BATCH_SPLIT);
+  await threads.start();
+  try {
+    // 33 heads: the last chunk is ragged. B is read transposed (as Kᵀ).
+    const [count, m, k, n] = [33, 128, 64, 96];
+    const { workStep, aAt, bAt } = batchLayout(f32, m, k, n);
+    const a = take(4 * count * m * k), b = take(4 * count * k * n);
+    fill(memory, a, count * m * k, 11);
+    fill(memory, b, count * k * n, 12);
+    const outs = [0, 1].map(() => take(4 * count * m * n));
+    const works = [0, 1].map(() => take(count * workStep));
+    const args = (c: number, work: number) => [
+      a,
+      k,
+      1,
+      4 * m * k,
+      b,
+      1,
+      k,
+      4 * k * n,
+      c,
+      4 * m * n,
+      count,
+      m,
+      k,
+      n,
+      work,
+      workStep,
+      aAt,
+      bAt,
+      4,
+    ];
+    batch.fn(...args(outs[0], works[0]));
+    split(...args(outs[1], works[1]));
+    assert.equal(threads.splitKernelCalls, 1);
+    sameBytes(memory, outs[1], outs[0], 4 * count * m * n, "gemmBatch");
   } finally {
     threads.close();
   }

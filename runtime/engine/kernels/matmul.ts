@@ -11,7 +11,9 @@
  * - With a 2-D B, A's batch dims fold into M: one GEMM per node, and an
  *   engine-internal third operand (a per-column bias, see `fuse.ts`) is
  *   added by the GEMM's epilogue.
- * - Batched products (attention) run one GEMM per broadcast batch index.
+ * - Batched products (attention) whose batch indices advance evenly run in
+ *   one `gemmBatch` call the threads share by products
+ *   (`batched_matmul.ts`); others run one GEMM per broadcast batch index.
  *
  * @module
  */
@@ -31,6 +33,12 @@ import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { rowPlan } from "./broadcast.ts";
+import {
+  batchLayout,
+  type BatchOperand,
+  bindBatch,
+  evenStep,
+} from "./batched_matmul.ts";
 import { gemmSource, packers } from "./gemm_source.ts";
 import {
   align64,
@@ -253,6 +261,17 @@ function matmul(p: GemmParams) {
     const indexB = broadcastIndex(batchB, fold ? [] : batch);
     const fixedB = batchB.length === 0 && info.node.inputs[1] !== "" &&
       info.isConstant(1);
+    const stepA = evenStep(indexA, m * k * 4);
+    const stepB = evenStep(indexB, k * n * 4);
+    if (
+      count > 1 && k <= K_CHUNK && !biased && !fixedB &&
+      stepA !== undefined && stepB !== undefined
+    ) {
+      return batched(p, { m, k, n, count }, transA, transB, [stepA, stepB], [
+        indexA[0] * m * k * 4,
+        indexB[0] * k * n * 4,
+      ]);
+    }
     return {
       scratchBytes: productLayout(p, m, k, n).bytes,
       persistentBytes: fixedB ? packedBBytes(p, k, n) : 0,
@@ -276,6 +295,41 @@ function matmul(p: GemmParams) {
         };
       },
     };
+  };
+}
+
+/**
+ * A batch of products whose operands advance evenly, on `gemmBatch`: one
+ * call, split between the threads by products.
+ */
+function batched(
+  p: GemmParams,
+  dims: { m: number; k: number; n: number; count: number },
+  transA: boolean,
+  transB: boolean,
+  [stepA, stepB]: [number, number],
+  [firstA, firstB]: [number, number],
+): Kernel {
+  const { m, k, n, count } = dims;
+  const operand = (
+    at: number,
+    rows: number,
+    cols: number,
+    trans: boolean,
+    step: number,
+  ): BatchOperand =>
+    trans
+      ? { at, rowStride: 1, colStride: rows, step }
+      : { at, rowStride: cols, colStride: 1, step };
+  return {
+    scratchBytes: count * batchLayout(p, m, k, n).workStep,
+    async build(rt): Promise<Step> {
+      const run = await bindBatch(rt, p, dims, rt.scratch);
+      const a = operand(rt.input(0) + firstA, m, k, transA, stepA);
+      const b = operand(rt.input(1) + firstB, k, n, transB, stepB);
+      const c = rt.output(0);
+      return () => run(a, b, c);
+    },
   };
 }
 

@@ -13,7 +13,8 @@
  *   tiles per cache block (A block reused across all B panels while in L2).
  *
  * The module also exports the generated packers `packA` and `packB`
- * (see `pack_wasm.ts`).
+ * (see `pack_wasm.ts`) and, for f32, the batched product `gemmBatch`
+ * (`gemm_batch.ts`).
  * @module
  */
 
@@ -30,6 +31,7 @@ import {
   gemmLayout,
   type GemmParams,
 } from "./params.ts";
+import { addBatchFunction } from "./gemm_batch.ts";
 import { addPackFunctions } from "./pack_wasm.ts";
 import { emitTile } from "./tile.ts";
 
@@ -77,7 +79,10 @@ export function generateGemm(params: GemmParams, shared = false): GemmModule {
     (f) => emitDriver(f, params),
   );
   mb.exportFunction("gemm", fn);
-  addPackFunctions(mb, params);
+  const packs = addPackFunctions(mb, params);
+  if (params.family === "f32") {
+    addBatchFunction(mb, params, { gemm: fn, ...packs });
+  }
   const bytes = mb.encode();
   return { name, params, bytes, listing: () => listFunction(mb.emitterOf(fn)) };
 }

@@ -25,7 +25,12 @@
  * @module
  */
 
-import type { FunctionEmitter, Local, ModuleBuilder } from "../wasm/mod.ts";
+import type {
+  FuncRef,
+  FunctionEmitter,
+  Local,
+  ModuleBuilder,
+} from "../wasm/mod.ts";
 import { forLoop, localOnce } from "./emit_util.ts";
 import {
   aSpec,
@@ -35,8 +40,11 @@ import {
 } from "./pack_spec.ts";
 import { gemmLayout, type GemmParams, offsetOfA } from "./params.ts";
 
-/** Adds the exported `packA` and `packB` functions for `p` to `mb`. */
-export function addPackFunctions(mb: ModuleBuilder, p: GemmParams): void {
+/** Adds the exported `packA` and `packB` functions for `p` to `mb`; returns them for other functions to call. */
+export function addPackFunctions(
+  mb: ModuleBuilder,
+  p: GemmParams,
+): { packA: FuncRef; packB: FuncRef } {
   const params = [
     ["src", "i32"],
     ["lineStride", "i32"],
@@ -63,6 +71,7 @@ export function addPackFunctions(mb: ModuleBuilder, p: GemmParams): void {
     },
   );
   mb.exportFunction("packB", b);
+  return { packA: a, packB: b };
 }
 
 /** Locals of a packing function that later code reuses. */

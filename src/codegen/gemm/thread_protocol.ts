@@ -134,7 +134,7 @@ export function runChunks(
 }
 
 /** Most arguments of a split call, and most of them that are split pointers. */
-export const MAX_CALL_ARGS = 12;
+export const MAX_CALL_ARGS = 20;
 const MAX_POINTERS = 8;
 /** Word layout of a split call, after the workers' words. */
 const CALL = {
