@@ -9,11 +9,22 @@
  * A row is one call, however long: cutting rows into short calls made
  * these loops faster alone but slower inside a training step (measured).
  *
+ * When the whole output is one row — same-shaped operands (residuals,
+ * gradient accumulation) or one a single value (the score scaling) — the
+ * generated SIMD kernels of `src/codegen/f32/binary.ts` run instead, split
+ * between the engine's threads by elements; they write the same bits.
+ *
  * @module
  */
 
+import {
+  type BinaryForm,
+  type BinaryOp,
+  generateBinary,
+} from "../../../src/codegen/f32/mod.ts";
 import type { RowPlan } from "./broadcast.ts";
-import type { Step } from "./types.ts";
+import { elementwiseSplit, loadSplit } from "./generated.ts";
+import type { Kernel, Step } from "./types.ts";
 
 /** `y[o+j] = a[ai+j] ∘ b[bi+j]` for `j < w`. */
 type Both = (
@@ -140,5 +151,43 @@ export function f32BinaryStep(
     for (let r = 0; r < rows; r++) {
       both(y, a, b, r * width, as[r], bs[r], width);
     }
+  };
+}
+
+/**
+ * The generated kernel of f32 binary `op` when `plan` makes the output one
+ * row, else undefined (broadcast rows stay on the loops above).
+ */
+export function simdBinaryKernel(
+  op: string,
+  plan: RowPlan,
+): Kernel | undefined {
+  if (plan.rows !== 1 || !hasF32Loops(op)) return undefined;
+  const [pa, pb] = plan.operands;
+  const form: BinaryForm = pa.step === 1 && pb.step === 0
+    ? "scalar_b"
+    : pa.step === 0 && pb.step === 1
+    ? "scalar_a"
+    : "both";
+  // The single value stays put; the streamed operands and y advance.
+  const streamed =
+    { both: [0, 1, 2], scalar_a: [1, 2], scalar_b: [0, 2] }[form];
+  const n = plan.width;
+  const [startA, startB] = [4 * pa.starts[0], 4 * pb.starts[0]];
+  return {
+    async build(rt): Promise<Step> {
+      const kernel = await loadSplit(
+        rt,
+        `binary_${op}_${form}`,
+        (o) => generateBinary(op as BinaryOp, form, o),
+        elementwiseSplit(3, streamed),
+      );
+      const [a, b, y] = [
+        rt.input(0) + startA,
+        rt.input(1) + startB,
+        rt.output(0),
+      ];
+      return () => kernel(a, b, y, n);
+    },
   };
 }

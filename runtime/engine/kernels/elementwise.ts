@@ -2,8 +2,8 @@
  * Elementwise kernels on typed-array views: broadcasting binary arithmetic
  * and comparisons, unary math, Where, Cast, and the copy-only ops (Reshape
  * and friends). Values are computed in doubles and rounded once on store,
- * as the reference does; f32 Add/Sub/Mul/Div run on the loops of
- * `binary_f32.ts`.
+ * as the reference does; f32 Add/Sub/Mul/Div run on the loops or the
+ * generated kernels of `binary_f32.ts`.
  *
  * @module
  */
@@ -12,7 +12,7 @@ import { type DType, isFloat } from "../../../src/ir/dtype.ts";
 import { erf } from "../../../src/ops/erf.ts";
 import { fitToDType } from "../../../src/ops/elementwise.ts";
 import { EngineError } from "../errors.ts";
-import { f32BinaryStep, hasF32Loops } from "./binary_f32.ts";
+import { f32BinaryStep, hasF32Loops, simdBinaryKernel } from "./binary_f32.ts";
 import { rowPlan } from "./broadcast.ts";
 import type {
   Kernel,
@@ -119,8 +119,14 @@ function binary(name: string) {
     const f = BINARY[name](float);
     const mul32 = name === "Mul" && (a.dtype === "i32" || a.dtype === "u32");
     const fn: Fn2 = mul32 ? Math.imul : f;
+    const out = info.outputs[0];
     const f32 = hasF32Loops(name) && a.dtype === "f32" &&
-      info.inputs[1]?.dtype === "f32" && info.outputs[0]?.dtype === "f32";
+      info.inputs[1]?.dtype === "f32" && out?.dtype === "f32";
+    if (f32) {
+      const plan = rowPlan([a.shape, info.inputs[1]!.shape], out.shape);
+      const simd = simdBinaryKernel(name, plan);
+      if (simd !== undefined) return simd;
+    }
     return mapKernel(info, (xs) => fn(xs[0], xs[1]), f32 ? name : undefined);
   };
 }

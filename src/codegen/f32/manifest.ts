@@ -8,6 +8,7 @@
 
 import { ACTIVATION_KERNELS, generateActivation } from "./activation.ts";
 import { generateAdamW } from "./adamw.ts";
+import { BINARY_FORMS, BINARY_OPS, generateBinary } from "./binary.ts";
 import type { F32Module, GenerateOptions } from "./emit.ts";
 import { generateEmbedding } from "./embedding.ts";
 import {
@@ -55,7 +56,8 @@ export interface F32FamilyEntry {
     | "embedding"
     | "loss"
     | "adamw"
-    | "grad_norm";
+    | "grad_norm"
+    | "binary";
   /** Generates every shipped kernel of the family. */
   generate(options?: GenerateOptions): F32Module<KernelFn>[];
   /** Row widths (LayerNorm: the compile-time H) or lengths swept in tests. */
@@ -110,6 +112,14 @@ export const F32_MANIFEST: readonly F32FamilyEntry[] = [
   {
     family: "grad_norm",
     generate: (o) => [generateSumSquares(o), generateGradScale(o)],
+    sizes: SWEEP_SIZES,
+  },
+  {
+    family: "binary",
+    generate: (o) =>
+      BINARY_OPS.flatMap((op) =>
+        BINARY_FORMS.map((form) => generateBinary(op, form, o))
+      ),
     sizes: SWEEP_SIZES,
   },
 ];

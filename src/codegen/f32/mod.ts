@@ -1,7 +1,8 @@
 /**
  * f32 kernels for the non-GEMM parts of BERT fine-tuning, forward and
  * backward: LayerNorm, masked softmax, erf/GELU/tanh, embedding gather and
- * scatter-add, cross-entropy and MSE losses, AdamW. One parameterised
+ * scatter-add, cross-entropy and MSE losses, AdamW, the gradient norm and
+ * elementwise Add/Sub/Mul/Div. One parameterised
  * generator per family, a manifest, a loader, and double-precision scalar
  * references.
  * @module
@@ -17,5 +18,6 @@ export * from "./embedding.ts";
 export * from "./loss.ts";
 export * from "./adamw.ts";
 export * from "./grad_norm.ts";
+export * from "./binary.ts";
 export * from "./manifest.ts";
 export * from "./reference.ts";

@@ -7,6 +7,7 @@
  */
 
 import { erf } from "../../ops/erf.ts";
+import type { BinaryForm, BinaryOp } from "./binary.ts";
 
 type Vec = ArrayLike<number>;
 
@@ -292,4 +293,29 @@ export function adamwRef(
     w[i] = shrunk - (lr / bc1) * m[i] / (Math.sqrt(v[i] / bc2) + eps);
   }
   return { w, m, v };
+}
+
+/**
+ * Binary `op` in `form` on f32 operands (`binary.ts`), in doubles rounded
+ * once: what every binary kernel must write, bit for bit.
+ */
+export function binaryRef(
+  op: BinaryOp,
+  form: BinaryForm,
+  a: Float32Array,
+  b: Float32Array,
+): Float32Array {
+  const n = form === "scalar_a" ? b.length : a.length;
+  const at = (x: Float32Array, scalar: boolean, i: number) =>
+    scalar ? x[0] : x[i];
+  const fn = {
+    Add: (x: number, y: number) => x + y,
+    Sub: (x: number, y: number) => x - y,
+    Mul: (x: number, y: number) => x * y,
+    Div: (x: number, y: number) => x / y,
+  }[op];
+  return Float32Array.from(
+    { length: n },
+    (_, i) => fn(at(a, form === "scalar_a", i), at(b, form === "scalar_b", i)),
+  );
 }
