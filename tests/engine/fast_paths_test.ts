@@ -1,7 +1,9 @@
 /**
  * The specialised loops of the TypeScript kernels — f32 Add/Sub/Mul/Div by
  * broadcast pattern, Transpose by run copy, row gather and tiles, sums over
- * rows — bit for bit against the reference executor, on BERT-mini's shapes
+ * rows — and the generated kernels that take over one-row binaries and
+ * head-split Transposes (on one and on two threads) bit for bit against the
+ * reference executor, on BERT-mini's shapes
  * and on odd ones (widths off any multiple, ranks 1–5, broadcasts on each
  * side, size-1 dims), so a fast path that reorders or misreads anything
  * fails. Also the plans that pick those paths: `rowPlan` and `simplify`.
@@ -83,7 +85,8 @@ async function exact(
   inputs: Tensor[],
   attrs: Attrs = {},
   constants: Tensor[] = [],
-): Promise<void> {
+  threads = 1,
+): Promise<Engine> {
   const feeds = Object.fromEntries(inputs.map((t, i) => [`x${i}`, t]));
   const fixed = constants.map((t, i) => [`c${i}`, t] as [string, Tensor]);
   const names = [...Object.keys(feeds), ...fixed.map(([n]) => n)];
@@ -96,7 +99,7 @@ async function exact(
     types: inputs.map((t, i) => [`x${i}`, { dtype: t.dtype, shape: t.shape }]),
   });
   const graph = withParts(g, { types: propagate(g).types });
-  const engine = await Engine.create(graph);
+  const engine = await Engine.create(graph, { threads });
   const want = execute(graph, feeds).get("y")!;
   const got = engine.run(feeds).get("y")!;
   const label = `${op} ${inputs.map((t) => `[${t.shape}]`).join(" ")} ${
@@ -104,6 +107,7 @@ async function exact(
   }`;
   assert.deepEqual(engine.fallbacks(), [], `${label} fell back`);
   assertSameBits(got, want, label);
+  return engine;
 }
 
 Deno.test("f32 binary loops match the reference bit for bit", async () => {
@@ -213,6 +217,18 @@ Deno.test("Transpose matches the reference bit for bit", async () => {
   await exact("Transpose", [of("i32", [300, 3])], {
     perm: attr.ints([1, 0]),
   });
+});
+
+Deno.test("the generated Add, Div and head-split Transpose split between two threads match the reference", async () => {
+  const runs: [string, Tensor[], Attrs][] = [
+    ["Add", [f32([8, 128, 256], 1), f32([8, 128, 256], 2)], {}],
+    ["Div", [f32([8, 4, 128, 128], 1), f32([], 2)], {}],
+    ["Transpose", [f32([8, 128, 4, 64])], { perm: attr.ints([0, 2, 1, 3]) }],
+  ];
+  for (const [op, inputs, attrs] of runs) {
+    using engine = await exact(op, inputs, attrs, [], 2);
+    assert.equal(engine.splitKernelCalls, 1, `${op} was split`);
+  }
 });
 
 Deno.test("sums match the reference bit for bit, in its order", async () => {

@@ -11,7 +11,10 @@ import { sizeOf, type Tensor, tensor } from "../../../src/ir/tensor.ts";
 import { intAttr, intsAttr } from "../../../src/ir/graph.ts";
 import { getOp } from "../../../src/ops/mod.ts";
 import { EngineError } from "../errors.ts";
-import { transposeStep } from "./transpose.ts";
+import { generateGatherRows } from "../../../src/codegen/f32/mod.ts";
+import { BYTES_PER_ELEMENT } from "../../../src/ir/dtype.ts";
+import { loadSplit, rowwiseSplit } from "./generated.ts";
+import { contiguousRows, transposeStep } from "./transpose.ts";
 import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
 
 const rank = (info: NodeInfo) => info.inputs[0]?.shape.length ?? 0;
@@ -20,15 +23,51 @@ const axisOf = (info: NodeInfo, fallback: number) => {
   return a < 0 ? a + rank(info) : a;
 };
 
-/** Transpose by `perm` (default: reversed), as `transpose.ts` plans it. */
+/**
+ * Rows at least this long go to the generated row gather: shorter ones
+ * would spend more on the per-row table read than a vector copy saves.
+ */
+const GATHER_MIN_ROW_BYTES = 64;
+
+/**
+ * Transpose by `perm` (default: reversed): a permutation that keeps the
+ * last axis (the attention head split) as a generated row gather split
+ * between the threads, with its table of row offsets in persistent memory;
+ * the rest as `transpose.ts` plans it.
+ */
 function transpose(info: NodeInfo): Kernel | undefined {
   const x = info.inputs[0];
   if (x === undefined || info.outputs[0] === undefined) return undefined;
   const perm = intsAttr(info.node.attrs, "perm") ??
     x.shape.map((_, i) => x.shape.length - 1 - i);
   const p = { dims: x.shape, perm };
+  const rows = contiguousRows(p);
+  const elementBytes = BYTES_PER_ELEMENT[x.dtype];
+  if (
+    rows === undefined || rows.width * elementBytes < GATHER_MIN_ROW_BYTES
+  ) {
+    return {
+      build: (rt) => transposeStep(p, rt.inputView(0), rt.outputView(0)),
+    };
+  }
+  const rowBytes = rows.width * elementBytes;
+  const count = rows.starts.length;
   return {
-    build: (rt) => transposeStep(p, rt.inputView(0), rt.outputView(0)),
+    persistentBytes: 4 * count,
+    async build(rt): Promise<Step> {
+      const gather = await loadSplit(
+        rt,
+        "gather_rows",
+        generateGatherRows,
+        rowwiseSplit(3, [[1, rowBytes], [2, 4]]),
+      );
+      const table = rt.persistent;
+      new Int32Array(rt.memory.buffer, table, count).set(
+        rows.starts.map((s) => s * elementBytes),
+      );
+      const [src, dst] = [rt.input(0), rt.output(0)];
+      return () => gather(src, dst, table, count, rowBytes);
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { generateAdamW } from "./adamw.ts";
 import { BINARY_FORMS, BINARY_OPS, generateBinary } from "./binary.ts";
 import type { F32Module, GenerateOptions } from "./emit.ts";
 import { generateEmbedding } from "./embedding.ts";
+import { generateGatherRows } from "./gather_rows.ts";
 import {
   generateLayerNormBwd,
   generateLayerNormFwd,
@@ -57,7 +58,8 @@ export interface F32FamilyEntry {
     | "loss"
     | "adamw"
     | "grad_norm"
-    | "binary";
+    | "binary"
+    | "gather_rows";
   /** Generates every shipped kernel of the family. */
   generate(options?: GenerateOptions): F32Module<KernelFn>[];
   /** Row widths (LayerNorm: the compile-time H) or lengths swept in tests. */
@@ -120,6 +122,11 @@ export const F32_MANIFEST: readonly F32FamilyEntry[] = [
       BINARY_OPS.flatMap((op) =>
         BINARY_FORMS.map((form) => generateBinary(op, form, o))
       ),
+    sizes: SWEEP_SIZES,
+  },
+  {
+    family: "gather_rows",
+    generate: (o) => [generateGatherRows(o)],
     sizes: SWEEP_SIZES,
   },
 ];

@@ -2,7 +2,7 @@
  * f32 kernels for the non-GEMM parts of BERT fine-tuning, forward and
  * backward: LayerNorm, masked softmax, erf/GELU/tanh, embedding gather and
  * scatter-add, cross-entropy and MSE losses, AdamW, the gradient norm and
- * elementwise Add/Sub/Mul/Div. One parameterised
+ * elementwise Add/Sub/Mul/Div, and the row gather of Transpose. One parameterised
  * generator per family, a manifest, a loader, and double-precision scalar
  * references.
  * @module
@@ -19,5 +19,6 @@ export * from "./loss.ts";
 export * from "./adamw.ts";
 export * from "./grad_norm.ts";
 export * from "./binary.ts";
+export * from "./gather_rows.ts";
 export * from "./manifest.ts";
 export * from "./reference.ts";

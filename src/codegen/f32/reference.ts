@@ -319,3 +319,16 @@ export function binaryRef(
     (_, i) => fn(at(a, form === "scalar_a", i), at(b, form === "scalar_b", i)),
   );
 }
+
+/** `gather_rows` (`gather_rows.ts`) on bytes: row r of the output is `rowBytes` bytes at `src[table[r]]`. */
+export function gatherRowsRef(
+  src: Uint8Array,
+  table: Int32Array,
+  rowBytes: number,
+): Uint8Array {
+  const out = new Uint8Array(table.length * rowBytes);
+  table.forEach((at, r) =>
+    out.set(src.subarray(at, at + rowBytes), r * rowBytes)
+  );
+  return out;
+}
