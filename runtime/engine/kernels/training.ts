@@ -1,8 +1,9 @@
 /**
- * The small training-step kernels: the learning-rate schedule and training
- * dropout with its gradient in plain TypeScript, following the reference
- * operators' arithmetic (double, rounded once; the dropout mask is defined
- * by the reference's hash), and global-norm clipping on generated kernels.
+ * The small training-step kernels: the learning-rate schedule in plain
+ * TypeScript, following the reference operator's arithmetic; training
+ * dropout with its gradient (the mask defined by the reference's hash, the
+ * scaling in doubles rounded once) and global-norm clipping on generated
+ * kernels split between the threads.
  *
  * @module
  */
@@ -15,13 +16,21 @@ import {
 } from "../../../src/ops/dropout_train.ts";
 import { linearWarmupDecay } from "../../../src/ops/optimizer_ops.ts";
 import {
+  generateDropoutBwd,
+  generateDropoutFwd,
   generateGradScale,
   generateSumSquares,
   NORM_BLOCK,
 } from "../../../src/codegen/f32/mod.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { elementwiseSplit, loadSplit } from "./generated.ts";
-import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
+import type {
+  Kernel,
+  KernelTable,
+  NodeInfo,
+  SplitSpec,
+  Step,
+} from "./types.ts";
 
 /** LinearWarmupDecay(step) → lr, as HF's schedule. */
 function schedule(info: NodeInfo): Kernel {
@@ -103,12 +112,64 @@ function globalNormClip(info: NodeInfo): Kernel | undefined {
   };
 }
 
-/** DropoutTrain(x, seed) → y, mask by the reference's counter hash. */
+/**
+ * How the dropout kernels divide: by elements in 16-element groups, the
+ * f32 arrays advancing 4 bytes and the mask 1 per element — and, forward,
+ * the index of the first element (argument 4), so each chunk hashes the
+ * elements it covers.
+ */
+const DROPOUT_FWD_SPLIT: SplitSpec = {
+  count: 3,
+  grain: 16,
+  plan: () => ({ pointers: [[0, 4], [1, 4], [2, 1], [4, 1]], bytesPerUnit: 9 }),
+};
+const DROPOUT_BWD_SPLIT: SplitSpec = {
+  count: 3,
+  grain: 16,
+  plan: () => ({ pointers: [[0, 4], [1, 1], [2, 4]], bytesPerUnit: 9 }),
+};
+
+const isF32 = (info: NodeInfo) => info.inputs[0]?.dtype === "f32";
+
+/**
+ * DropoutTrain(x, seed) → y, mask by the reference's counter hash: f32 on
+ * the generated kernel (a mask nobody reads goes to scratch), other types
+ * in TypeScript with the same arithmetic.
+ */
 function dropoutTrain(info: NodeInfo): Kernel {
   const ratio = floatAttr(info.node.attrs, "ratio", 0.5);
   const stream = streamOf(info.node);
   const threshold = ratio * 2 ** 32;
   const keptScale = 1 - ratio;
+  const n = sizeOf(info.inputs[0]!.shape);
+  if (isF32(info)) {
+    return {
+      scratchBytes: info.outputs[1] === undefined ? n : 0,
+      async build(rt): Promise<Step> {
+        const forward = await loadSplit(
+          rt,
+          "dropout_fwd",
+          generateDropoutFwd,
+          DROPOUT_FWD_SPLIT,
+        );
+        const seed = rt.inputView(1);
+        const [x, y] = [rt.input(0), rt.output(0)];
+        const mask = info.outputs[1] === undefined ? rt.scratch : rt.output(1);
+        const bound = Math.ceil(threshold) | 0;
+        return () =>
+          forward(
+            x,
+            y,
+            mask,
+            n,
+            0,
+            dropoutKey(seed[0], stream),
+            bound,
+            keptScale,
+          );
+      },
+    };
+  }
   return {
     build(rt): Step {
       const x = rt.inputView(0);
@@ -130,6 +191,21 @@ function dropoutTrain(info: NodeInfo): Kernel {
 /** DropoutGrad(dy, mask) → dy·mask/(1 − ratio). */
 function dropoutGrad(info: NodeInfo): Kernel {
   const scale = 1 / (1 - floatAttr(info.node.attrs, "ratio", 0.5));
+  if (isF32(info)) {
+    const n = sizeOf(info.inputs[0]!.shape);
+    return {
+      async build(rt): Promise<Step> {
+        const backward = await loadSplit(
+          rt,
+          "dropout_bwd",
+          generateDropoutBwd,
+          DROPOUT_BWD_SPLIT,
+        );
+        const [dy, mask, dx] = [rt.input(0), rt.input(1), rt.output(0)];
+        return () => backward(dy, mask, dx, n, scale);
+      },
+    };
+  }
   return {
     build(rt): Step {
       const dy = rt.inputView(0);

@@ -10,6 +10,7 @@ import { ACTIVATION_KERNELS, generateActivation } from "./activation.ts";
 import { generateAdamW } from "./adamw.ts";
 import { BINARY_FORMS, BINARY_OPS, generateBinary } from "./binary.ts";
 import type { F32Module, GenerateOptions } from "./emit.ts";
+import { generateDropoutBwd, generateDropoutFwd } from "./dropout.ts";
 import { generateEmbedding } from "./embedding.ts";
 import { generateGatherRows } from "./gather_rows.ts";
 import {
@@ -59,7 +60,8 @@ export interface F32FamilyEntry {
     | "adamw"
     | "grad_norm"
     | "binary"
-    | "gather_rows";
+    | "gather_rows"
+    | "dropout";
   /** Generates every shipped kernel of the family. */
   generate(options?: GenerateOptions): F32Module<KernelFn>[];
   /** Row widths (LayerNorm: the compile-time H) or lengths swept in tests. */
@@ -127,6 +129,11 @@ export const F32_MANIFEST: readonly F32FamilyEntry[] = [
   {
     family: "gather_rows",
     generate: (o) => [generateGatherRows(o)],
+    sizes: SWEEP_SIZES,
+  },
+  {
+    family: "dropout",
+    generate: (o) => [generateDropoutFwd(o), generateDropoutBwd(o)],
     sizes: SWEEP_SIZES,
   },
 ];

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { dropoutHashOf } from "../../ops/dropout_train.ts";
 import { erf } from "../../ops/erf.ts";
 import type { BinaryForm, BinaryOp } from "./binary.ts";
 
@@ -331,4 +332,33 @@ export function gatherRowsRef(
     out.set(src.subarray(at, at + rowBytes), r * rowBytes)
   );
   return out;
+}
+
+/**
+ * `dropout_fwd` (`dropout.ts`) on elements first … first + x.length − 1 of
+ * a tensor: y and the mask bytes, as the engine's TypeScript kernel
+ * computes them (doubles, rounded once).
+ */
+export function dropoutFwdRef(
+  x: Float32Array,
+  first: number,
+  key: number,
+  ratio: number,
+): { y: Float32Array; mask: Uint8Array } {
+  const threshold = ratio * 2 ** 32;
+  const mask = Uint8Array.from(
+    x,
+    (_, i) => dropoutHashOf(key, first + i) >= threshold ? 1 : 0,
+  );
+  const y = Float32Array.from(x, (v, i) => mask[i] ? v / (1 - ratio) : 0);
+  return { y, mask };
+}
+
+/** `dropout_bwd`: dy·scale where the mask byte is set, else 0. */
+export function dropoutBwdRef(
+  dy: Float32Array,
+  mask: Uint8Array,
+  scale: number,
+): Float32Array {
+  return Float32Array.from(dy, (g, i) => mask[i] ? g * scale : 0);
 }

@@ -209,6 +209,12 @@ export const OPCODES = {
   "f32x4.sub": simd(0xe5),
   "f32x4.max": simd(0xe9),
   "i32x4.trunc_sat_f32x4_s": simd(0xf8),
+  // Used by the dropout kernels (src/codegen/f32/dropout.ts).
+  "v128.load32_zero": simdMem(0x5c, 2),
+  "i32x4.ge_u": simd(0x40),
+  "i16x8.extend_low_i8x16_u": simd(0x89),
+  "i32x4.extend_low_i16x8_u": simd(0xa9),
+  "f64x2.div": simd(0xf3),
 
   "f32x4.relaxed_madd": relaxed(0x105),
   "i16x8.relaxed_dot_i8x16_i7x16_s": relaxed(0x112),

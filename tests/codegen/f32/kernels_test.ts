@@ -17,7 +17,7 @@ Deno.test("every f32 kernel validates, with private and shared memory, under a u
     }
     const names = kernels.map((k) => k.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 2 * LAYER_NORM_MANIFEST.length + 30);
+    assert.equal(names.length, 2 * LAYER_NORM_MANIFEST.length + 32);
   }
   assert.deepEqual(
     allF32Kernels().map((k) => k.name).filter((n) =>
@@ -45,6 +45,8 @@ Deno.test("every f32 kernel validates, with private and shared memory, under a u
         ["both", "scalar_a", "scalar_b"].map((form) => `binary_${op}_${form}`)
       ),
       "gather_rows",
+      "dropout_fwd",
+      "dropout_bwd",
     ],
   );
 });
