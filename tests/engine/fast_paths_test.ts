@@ -219,7 +219,7 @@ Deno.test("Transpose matches the reference bit for bit", async () => {
   });
 });
 
-Deno.test("the generated Add, Div, head-split Transpose and dropout split between two threads match the reference", async () => {
+Deno.test("the generated Add, Div, head-split Transpose, dropout and column sums split between two threads match the reference", async () => {
   const dropout = { ratio: attr.float(0.1), stream: attr.int(3) };
   const runs: [string, Tensor[], Attrs][] = [
     ["Add", [f32([8, 128, 256], 1), f32([8, 128, 256], 2)], {}],
@@ -233,6 +233,15 @@ Deno.test("the generated Add, Div, head-split Transpose and dropout split betwee
     using engine = await exact(op, inputs, attrs, [], 2);
     assert.equal(engine.splitKernelCalls, 1, `${op} was split`);
   }
+  // A bias gradient's sum, split by columns (1,030: a ragged last chunk).
+  using sums = await exact(
+    "ReduceSum",
+    [cancelling([8, 128, 1030])],
+    { keepdims: attr.int(0) },
+    [tensor("i64", [2], [0, 1])],
+    2,
+  );
+  assert.equal(sums.splitKernelCalls, 1, "ReduceSum was split");
 });
 
 Deno.test("sums match the reference bit for bit, in its order", async () => {

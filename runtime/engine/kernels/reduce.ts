@@ -6,7 +6,9 @@
  * so the bias gradients of BERT's backward pass — sums over batch and
  * sequence — stream contiguously.
  * Sums (ReduceSum, ReduceMean) have their own loops (`sumStep`), which add
- * in the same order, so every output is the same double rounded the same way.
+ * in the same order, so every output is the same double rounded the same way;
+ * f32 sums over leading axes run on the generated column sums, again in
+ * that order, split between the threads by columns.
  *
  * @module
  */
@@ -15,7 +17,15 @@ import type { TensorData } from "../../../src/ir/dtype.ts";
 import { intAttr } from "../../../src/ir/graph.ts";
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { type RowPlan, rowPlan } from "./broadcast.ts";
-import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
+import { generateColumnSums } from "../../../src/codegen/f32/mod.ts";
+import { loadSplit } from "./generated.ts";
+import type {
+  Kernel,
+  KernelTable,
+  NodeInfo,
+  SplitSpec,
+  Step,
+} from "./types.ts";
 
 interface Reduction {
   readonly init: number;
@@ -123,6 +133,12 @@ function reduce(op: string) {
     const plan = rowPlan([kept], x.shape);
     const outLength = sizeOf(kept);
     const count = sizeOf(x.shape) / Math.max(outLength, 1);
+    if (
+      op === "ReduceSum" && x.dtype === "f32" &&
+      info.outputs[0].dtype === "f32" && overLeadingAxes(plan)
+    ) {
+      return columnSums(plan);
+    }
     return {
       scratchBytes: outLength * 8,
       build(rt): Step {
@@ -148,6 +164,37 @@ function reduce(op: string) {
         };
       },
     };
+  };
+}
+
+/** Whether every row of `plan` adds into the one output row: a sum over leading axes. */
+function overLeadingAxes(plan: RowPlan): boolean {
+  const { starts, step } = plan.operands[0];
+  return step === 1 && starts.every((s) => s === 0);
+}
+
+/**
+ * A sum over leading axes (the bias gradients) on the generated column
+ * sums, split between the threads by columns: each column added in double
+ * in row order, as {@linkcode sumStep} adds it.
+ */
+function columnSums({ width, rows }: RowPlan): Kernel {
+  const split: SplitSpec = {
+    count: 2,
+    grain: 16,
+    plan: () => ({ pointers: [[0, 4], [1, 4]], bytesPerUnit: 4 * rows + 4 }),
+  };
+  return {
+    async build(rt): Promise<Step> {
+      const sums = await loadSplit(
+        rt,
+        "column_sums",
+        generateColumnSums,
+        split,
+      );
+      const [x, y] = [rt.input(0), rt.output(0)];
+      return () => sums(x, y, width, rows, width);
+    },
   };
 }
 

@@ -20,7 +20,9 @@ import {
   buildKernel,
   type F32Module,
   type GenerateOptions,
+  HIGH_HALF,
   i32x4Const,
+  JOIN_LOW,
   laneLoop,
   load,
   store,
@@ -47,11 +49,6 @@ export type DropoutBwd = (
   n: number,
   scale: number,
 ) => void;
-
-/** Lanes 2 and 3 of a vector moved to lanes 0 and 1. */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-/** Lanes 0–1 of the first vector and lanes 0–1 of the second. */
-const JOIN_LOW = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /** Replaces the f32 lanes of `v` by f32(v · factor) or f32(v / factor), computed in f64. */
 function scaleInF64(

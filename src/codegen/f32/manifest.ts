@@ -8,6 +8,7 @@
 
 import { ACTIVATION_KERNELS, generateActivation } from "./activation.ts";
 import { generateAdamW } from "./adamw.ts";
+import { generateColumnSums } from "./column_sums.ts";
 import { BINARY_FORMS, BINARY_OPS, generateBinary } from "./binary.ts";
 import type { F32Module, GenerateOptions } from "./emit.ts";
 import { generateDropoutBwd, generateDropoutFwd } from "./dropout.ts";
@@ -61,7 +62,8 @@ export interface F32FamilyEntry {
     | "grad_norm"
     | "binary"
     | "gather_rows"
-    | "dropout";
+    | "dropout"
+    | "column_sums";
   /** Generates every shipped kernel of the family. */
   generate(options?: GenerateOptions): F32Module<KernelFn>[];
   /** Row widths (LayerNorm: the compile-time H) or lengths swept in tests. */
@@ -134,6 +136,11 @@ export const F32_MANIFEST: readonly F32FamilyEntry[] = [
   {
     family: "dropout",
     generate: (o) => [generateDropoutFwd(o), generateDropoutBwd(o)],
+    sizes: SWEEP_SIZES,
+  },
+  {
+    family: "column_sums",
+    generate: (o) => [generateColumnSums(o)],
     sizes: SWEEP_SIZES,
   },
 ];

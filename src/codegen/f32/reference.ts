@@ -362,3 +362,17 @@ export function dropoutBwdRef(
 ): Float32Array {
   return Float32Array.from(dy, (g, i) => mask[i] ? g * scale : 0);
 }
+
+/** `column_sums` (`column_sums.ts`): each column's sum in f64 from +0, rows in order, rounded once. */
+export function columnSumsRef(
+  x: Float32Array,
+  cols: number,
+  rows: number,
+  stride: number,
+): Float32Array {
+  return Float32Array.from({ length: cols }, (_, c) => {
+    let acc = 0;
+    for (let r = 0; r < rows; r++) acc += x[r * stride + c];
+    return acc;
+  });
+}

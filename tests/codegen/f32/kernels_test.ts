@@ -17,7 +17,7 @@ Deno.test("every f32 kernel validates, with private and shared memory, under a u
     }
     const names = kernels.map((k) => k.name);
     assert.equal(new Set(names).size, names.length);
-    assert.equal(names.length, 2 * LAYER_NORM_MANIFEST.length + 32);
+    assert.equal(names.length, 2 * LAYER_NORM_MANIFEST.length + 33);
   }
   assert.deepEqual(
     allF32Kernels().map((k) => k.name).filter((n) =>
@@ -47,6 +47,7 @@ Deno.test("every f32 kernel validates, with private and shared memory, under a u
       "gather_rows",
       "dropout_fwd",
       "dropout_bwd",
+      "column_sums",
     ],
   );
 });
