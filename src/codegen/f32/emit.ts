@@ -243,44 +243,16 @@ export function horner(
  * `i8x16.shuffle` lanes moving f32 lanes 2 and 3 to lanes 0 and 1, for
  * `f64x2.promote_low_f32x4` of a vector's high half.
  */
-export const HIGH_HALF: readonly number[] = [
-  8,
-  9,
-  10,
-  11,
-  12,
-  13,
-  14,
-  15,
-  8,
-  9,
-  10,
-  11,
-  12,
-  13,
-  14,
-  15,
-];
+export const HIGH_HALF: readonly number[] = Array.from(
+  { length: 16 },
+  (_, i) => 8 + i % 8,
+);
 
 /**
  * `i8x16.shuffle` lanes joining the low halves of two vectors: after two
  * `f32x4.demote_f64x2_zero`, the four f32 lanes in order.
  */
-export const JOIN_LOW: readonly number[] = [
-  0,
-  1,
-  2,
-  3,
-  4,
-  5,
-  6,
-  7,
-  16,
-  17,
-  18,
-  19,
-  20,
-  21,
-  22,
-  23,
-];
+export const JOIN_LOW: readonly number[] = Array.from(
+  { length: 16 },
+  (_, i) => i < 8 ? i : i + 8,
+);
