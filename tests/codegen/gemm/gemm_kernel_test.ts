@@ -151,7 +151,7 @@ Deno.test("feature selection picks relaxed8, then relaxed, then exact dot16, and
   }
 });
 
-Deno.test("the unsigned-dot probe tells vpdpbusd from pmaddubsw and sdot on every lane", () => {
+Deno.test("the unsigned-dot probe tells vpdpbusd from pmaddubsw and signed dots", () => {
   const { b, u, c } = UNSIGNED_DOT_PROBE;
   const wrap16 = (x: number) => Math.max(-32768, Math.min(32767, x));
   const asSigned = (x: number) => (x << 24) >> 24;
@@ -168,9 +168,12 @@ Deno.test("the unsigned-dot probe tells vpdpbusd from pmaddubsw and sdot on ever
   const signed = lanes((x, y, q) =>
     x[q] * asSigned(y[q]) + x[q + 1] * asSigned(y[q + 1])
   );
+  const signedSaturating = lanes((x, y, q) =>
+    wrap16(x[q] * asSigned(y[q]) + x[q + 1] * asSigned(y[q + 1]))
+  );
   assert.deepEqual(unsignedDotExpected(), exact);
   // The all-255 lanes alone must expose each wrong lowering.
-  for (const wrong of [saturating, signed]) {
+  for (const wrong of [saturating, signed, signedSaturating]) {
     assert.notEqual(wrong[0], exact[0]);
     assert.notEqual(wrong[1], exact[1]);
   }
@@ -185,7 +188,9 @@ Deno.test("the unsigned-dot probe tells vpdpbusd from pmaddubsw and sdot on ever
     got.every((x, i) => x === exact[i]),
   );
   assert.ok(
-    [exact, saturating, signed].some((l) => l.every((x, i) => x === got[i])),
+    [exact, saturating, signed, signedSaturating].some((l) =>
+      l.every((x, i) => x === got[i])
+    ),
     `this engine's relaxed dot matches none of the known lowerings: ${got}`,
   );
 });
