@@ -1,12 +1,15 @@
 /**
  * Each engine kernel against the reference executor on one-node graphs:
  * broadcasting, integer semantics, data movement, reductions, the GEMM paths
- * (batched, broadcast, 1-D, transposed, Gemm's bias forms), the generated f32
+ * (batched in one call or per product, broadcast, 1-D, transposed, Gemm's
+ * bias forms), the generated f32
  * kernels, the counted reference fallback, `setConstant` and feed errors.
  */
 
 import assert from "node:assert/strict";
 import { Engine, EngineError } from "../../runtime/engine/mod.ts";
+import { batchGroup } from "../../runtime/engine/kernels/batched_matmul.ts";
+import { selectF32Params } from "../../src/codegen/gemm/mod.ts";
 import { execute } from "../../src/executor/execute.ts";
 import {
   attr,
@@ -226,6 +229,14 @@ Deno.test("MatMul and Gemm on the WASM GEMM", async () => {
   await one("Gemm", [f32([5, 6]), f32([6, 7], 2), f32([5, 7], 3)]);
   await one("Gemm", [f32([5, 6]), f32([6, 7], 2), f32([5, 1], 3)]);
   await one("Gemm", [f32([5, 6]), f32([6, 7], 2), f32([], 3)]);
+  // Batches whose operands advance evenly run as one gemmBatch call: both
+  // advancing, B broadcast (step 0), and products whose work regions
+  // (3.7 MB of packed A each) exceed one call's 8 MB, so they go two at a time.
+  await one("MatMul", [f32([6, 17, 9]), f32([6, 9, 13], 2)]);
+  await one("MatMul", [f32([4, 17, 9]), f32([1, 9, 13], 2)]);
+  const big = { m: 15000, k: 64, n: 8, count: 3 };
+  assert.equal(batchGroup(selectF32Params(), big).group, 2);
+  await one("MatMul", [f32([3, 15000, 64]), f32([3, 64, 8], 2)]);
   // Reductions beyond one chunk (512), with a short last chunk.
   await one("MatMul", [f32([2, 3, 1100]), f32([1100, 7], 2)]);
   await one("Gemm", [f32([1030, 5]), f32([1030, 9], 2), f32([9], 3)], {

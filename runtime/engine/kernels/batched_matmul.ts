@@ -83,9 +83,30 @@ export interface BatchOperand {
 }
 
 /**
+ * Bytes of work regions a batch may take: BERT-mini's 32 heads (about
+ * 100 KB each) fit in one call; BERT-base at sequence 512 (384 heads of
+ * 256 KB) runs 32 at a time instead of taking 96 MB of scratch.
+ */
+const MAX_WORK_BYTES = 8 << 20;
+
+/** Products per `gemmBatch` call, and the scratch bytes their work regions take. */
+export function batchGroup(
+  p: GemmParams,
+  dims: { m: number; k: number; n: number; count: number },
+): { group: number; bytes: number } {
+  const { workStep } = batchLayout(p, dims.m, dims.k, dims.n);
+  const group = Math.max(
+    1,
+    Math.min(dims.count, Math.floor(MAX_WORK_BYTES / workStep)),
+  );
+  return { group, bytes: group * workStep };
+}
+
+/**
  * Binds `count` products C_q = A_q·B_q (m×k by k×n, C row-major with row
- * stride n and step m·n) to the engine's f32 GEMM `p`, with work regions
- * from byte `work` on; returns the call running all of them.
+ * stride n and step m·n) to the engine's f32 GEMM `p`, with the work
+ * regions of {@linkcode batchGroup} from byte `work` on; returns the step
+ * running all of them, a group per call.
  */
 export async function bindBatch(
   rt: KernelRuntime,
@@ -100,28 +121,33 @@ export async function bindBatch(
     BATCH_SPLIT,
   );
   const { workStep, aAt, bAt } = batchLayout(p, m, k, n);
+  const { group } = batchGroup(p, dims);
   const aTileBytes = kSteps(p, k) * p.mr * gemmLayout(p).aRowStepBytes;
   const blockTiles = Math.max(1, Math.floor(A_BLOCK_BYTES / aTileBytes));
-  return (a, b, c) =>
-    batch(
-      a.at,
-      a.rowStride,
-      a.colStride,
-      a.step,
-      b.at,
-      b.rowStride,
-      b.colStride,
-      b.step,
-      c,
-      m * n * 4,
-      count,
-      m,
-      k,
-      n,
-      work,
-      workStep,
-      aAt,
-      bAt,
-      blockTiles,
-    );
+  const cStep = m * n * 4;
+  return (a, b, c) => {
+    for (let q = 0; q < count; q += group) {
+      batch(
+        a.at + q * a.step,
+        a.rowStride,
+        a.colStride,
+        a.step,
+        b.at + q * b.step,
+        b.rowStride,
+        b.colStride,
+        b.step,
+        c + q * cStep,
+        cStep,
+        Math.min(group, count - q),
+        m,
+        k,
+        n,
+        work,
+        workStep,
+        aAt,
+        bAt,
+        blockTiles,
+      );
+    }
+  };
 }

@@ -34,7 +34,7 @@ import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { rowPlan } from "./broadcast.ts";
 import {
-  batchLayout,
+  batchGroup,
   type BatchOperand,
   bindBatch,
   evenStep,
@@ -310,7 +310,7 @@ function batched(
   [stepA, stepB]: [number, number],
   [firstA, firstB]: [number, number],
 ): Kernel {
-  const { m, k, n, count } = dims;
+  const { m, k, n } = dims;
   const operand = (
     at: number,
     rows: number,
@@ -322,7 +322,7 @@ function batched(
       ? { at, rowStride: 1, colStride: rows, step }
       : { at, rowStride: cols, colStride: 1, step };
   return {
-    scratchBytes: count * batchLayout(p, m, k, n).workStep,
+    scratchBytes: batchGroup(p, dims).bytes,
     async build(rt): Promise<Step> {
       const run = await bindBatch(rt, p, dims, rt.scratch);
       const a = operand(rt.input(0) + firstA, m, k, transA, stepA);
