@@ -13,7 +13,7 @@ import { getOp } from "../../../src/ops/mod.ts";
 import { EngineError } from "../errors.ts";
 import { generateGatherRows } from "../../../src/codegen/f32/mod.ts";
 import { BYTES_PER_ELEMENT } from "../../../src/ir/dtype.ts";
-import { loadSplit, rowwiseSplit } from "./generated.ts";
+import { loadSplit } from "./generated.ts";
 import { contiguousRows, transposeStep } from "./transpose.ts";
 import type { Kernel, KernelTable, NodeInfo, Step } from "./types.ts";
 
@@ -25,15 +25,15 @@ const axisOf = (info: NodeInfo, fallback: number) => {
 
 /**
  * Rows at least this long go to the generated row gather: shorter ones
- * would spend more on the per-row table read than a vector copy saves.
+ * spend more on the per-row index arithmetic than a vector copy saves.
  */
 const GATHER_MIN_ROW_BYTES = 64;
 
 /**
  * Transpose by `perm` (default: reversed): a permutation that keeps the
- * last axis (the attention head split) as a generated row gather split
- * between the threads, with its table of row offsets in persistent memory;
- * the rest as `transpose.ts` plans it.
+ * last axis behind up to three lead axes (the attention head split) as a
+ * generated row gather split between the threads by rows; the rest as
+ * `transpose.ts` plans it.
  */
 function transpose(info: NodeInfo): Kernel | undefined {
   const x = info.inputs[0];
@@ -44,29 +44,38 @@ function transpose(info: NodeInfo): Kernel | undefined {
   const rows = contiguousRows(p);
   const elementBytes = BYTES_PER_ELEMENT[x.dtype];
   if (
-    rows === undefined || rows.width * elementBytes < GATHER_MIN_ROW_BYTES
+    rows === undefined || rows.lead.dims.length > 3 ||
+    rows.width * elementBytes < GATHER_MIN_ROW_BYTES
   ) {
     return {
       build: (rt) => transposeStep(p, rt.inputView(0), rt.outputView(0)),
     };
   }
   const rowBytes = rows.width * elementBytes;
-  const count = rows.starts.length;
+  const pad = 3 - rows.lead.dims.length;
+  const [, d1, d2] = [...Array(pad).fill(1), ...rows.lead.dims];
+  const strides = [...Array(pad).fill(0), ...rows.lead.strides].map((s) =>
+    s * elementBytes
+  );
+  const count = sizeOf(rows.lead.dims);
   return {
-    persistentBytes: 4 * count,
     async build(rt): Promise<Step> {
       const gather = await loadSplit(
         rt,
         "gather_rows",
         generateGatherRows,
-        rowwiseSplit(3, [[1, rowBytes], [2, 4]]),
-      );
-      const table = rt.persistent;
-      new Int32Array(rt.memory.buffer, table, count).set(
-        rows.starts.map((s) => s * elementBytes),
+        // Rows advance the output and `first`; each reads and writes rowBytes.
+        {
+          count: 3,
+          grain: 1,
+          plan: () => ({
+            pointers: [[1, rowBytes], [2, 1]],
+            bytesPerUnit: 2 * rowBytes,
+          }),
+        },
       );
       const [src, dst] = [rt.input(0), rt.output(0)];
-      return () => gather(src, dst, table, count, rowBytes);
+      return () => gather(src, dst, 0, count, rowBytes, d1, d2, ...strides);
     },
   };
 }

@@ -153,31 +153,25 @@ export function transposeStep(
 }
 
 /**
- * When `p` keeps the input's last axis last, the output as rows: `width`
- * elements each, copied from the input's element offsets `starts` (one per
- * output row, in output order); else undefined.
+ * When `p` keeps the input's last axis last, the output as rows of `width`
+ * elements: the output's lead dims and the input strides (in elements)
+ * they read with; else undefined.
  */
 export function contiguousRows(
   p: Permutation,
-): { width: number; starts: Int32Array } | undefined {
+): { width: number; lead: Walk } | undefined {
   const { dims, perm } = simplify(p);
   const r = dims.length;
   if (r <= 1 || perm[r - 1] !== r - 1) return undefined;
   const inStrides = stridesOf(dims);
   const lead = perm.slice(0, -1);
-  const leadDims = lead.map((a) => dims[a]);
-  const starts = new Int32Array(sizeOf(leadDims));
-  const counter = new Int32Array(lead.length);
-  for (let row = 0, s = 0; row < starts.length; row++) {
-    starts[row] = s;
-    for (let d = lead.length - 1; d >= 0; d--) {
-      s += inStrides[lead[d]];
-      if (++counter[d] < leadDims[d]) break;
-      s -= inStrides[lead[d]] * leadDims[d];
-      counter[d] = 0;
-    }
-  }
-  return { width: dims[r - 1], starts };
+  return {
+    width: dims[r - 1],
+    lead: {
+      dims: lead.map((a) => dims[a]),
+      strides: lead.map((a) => inStrides[a]),
+    },
+  };
 }
 
 /** The output's leading axes and the input strides they read with. */

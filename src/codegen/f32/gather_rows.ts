@@ -1,11 +1,13 @@
 /**
  * Row gather, the copy behind Transposes that keep the last axis (BERT's
  * head split `[B,S,N,H] → [B,N,S,H]` and back):
- * `gather_rows(src, dst, table, rows, rowBytes)` copies, for each output
- * row r, the `rowBytes` bytes at `src + table[r]` to `dst + r·rowBytes`
- * (`table` holds i32 byte offsets). Vectors of 16 bytes while a whole one
- * fits, then single bytes, so any element size and row length works; rows
- * are independent, so the engine splits a call between its threads by rows.
+ * `gather_rows(src, dst, first, rows, rowBytes, d1, d2, s0, s1, s2)` copies
+ * output rows first … first + rows − 1, each `rowBytes` bytes, to dst on.
+ * Output row r has coordinates (i0, i1, i2) over lead dims (·, d1, d2) — r
+ * = (i0·d1 + i1)·d2 + i2 — and is read at src + i0·s0 + i1·s1 + i2·s2
+ * (strides in bytes). Vectors of 16 bytes while a whole one fits, then
+ * single bytes, so any element size and row length works; rows are
+ * independent, so the engine splits a call between its threads by rows.
  * @module
  */
 
@@ -17,14 +19,33 @@ import {
   temp,
 } from "./emit.ts";
 
-/** Signature: `(src, dst, table, rows, rowBytes)`, byte addresses and counts. */
+/** Signature: `(src, dst, first, rows, rowBytes, d1, d2, s0, s1, s2)`. */
 export type GatherRows = (
   src: number,
   dst: number,
-  table: number,
+  first: number,
   rows: number,
   rowBytes: number,
+  d1: number,
+  d2: number,
+  s0: number,
+  s1: number,
+  s2: number,
 ) => void;
+
+/** Parameter names of `gather_rows`, in order. */
+const PARAMS = [
+  "src",
+  "dst",
+  "first",
+  "rows",
+  "rowBytes",
+  "d1",
+  "d2",
+  "s0",
+  "s1",
+  "s2",
+] as const;
 
 /** Generates `gather_rows`. */
 export function generateGatherRows(
@@ -32,29 +53,26 @@ export function generateGatherRows(
 ): F32Module<GatherRows> {
   return buildKernel<GatherRows>(
     "gather_rows",
-    [
-      ["src", "i32"],
-      ["dst", "i32"],
-      ["table", "i32"],
-      ["rows", "i32"],
-      ["rowBytes", "i32"],
-    ],
+    PARAMS.map((name) => [name, "i32"] as const),
     [],
     options,
     (f) => {
-      const [src, dst, table, rows, rowBytes] = [
-        "src",
-        "dst",
-        "table",
-        "rows",
-        "rowBytes",
-      ].map((n) => f.param(n));
-      const r = temp(f, "i32", "r"), from = temp(f, "i32", "from");
-      const off = temp(f, "i32", "off");
-      countedLoop(f, r, rows, 1, () => {
-        f.emit("local.get", src).emit("local.get", table)
-          .emit("local.get", r).emit("i32.const", 2).emit("i32.shl")
-          .emit("i32.add").emit("i32.load").emit("i32.add")
+      const P = (name: (typeof PARAMS)[number]) => f.param(name);
+      const i = temp(f, "i32", "i"), r = temp(f, "i32", "r");
+      const from = temp(f, "i32", "from"), off = temp(f, "i32", "off");
+      const dst = P("dst"), rowBytes = P("rowBytes");
+      countedLoop(f, i, P("rows"), 1, () => {
+        // from = src + (r % d2)·s2 + (r / d2 % d1)·s1 + (r / d2 / d1)·s0
+        f.emit("local.get", P("first")).emit("local.get", i).emit("i32.add")
+          .emit("local.set", r);
+        f.emit("local.get", P("src"))
+          .emit("local.get", r).emit("local.get", P("d2")).emit("i32.rem_u")
+          .emit("local.get", P("s2")).emit("i32.mul").emit("i32.add")
+          .emit("local.get", r).emit("local.get", P("d2")).emit("i32.div_u")
+          .emit("local.tee", r).emit("local.get", P("d1")).emit("i32.rem_u")
+          .emit("local.get", P("s1")).emit("i32.mul").emit("i32.add")
+          .emit("local.get", r).emit("local.get", P("d1")).emit("i32.div_u")
+          .emit("local.get", P("s0")).emit("i32.mul").emit("i32.add")
           .emit("local.set", from);
         f.emit("i32.const", 0).emit("local.set", off);
         for (

@@ -321,16 +321,26 @@ export function binaryRef(
   );
 }
 
-/** `gather_rows` (`gather_rows.ts`) on bytes: row r of the output is `rowBytes` bytes at `src[table[r]]`. */
+/**
+ * `gather_rows` (`gather_rows.ts`) on bytes: output rows first … first +
+ * rows − 1 of lead dims (·, d1, d2), each `rowBytes` bytes read at byte
+ * strides s0, s1, s2.
+ */
 export function gatherRowsRef(
   src: Uint8Array,
-  table: Int32Array,
+  first: number,
+  rows: number,
   rowBytes: number,
+  [d1, d2]: readonly [number, number],
+  [s0, s1, s2]: readonly [number, number, number],
 ): Uint8Array {
-  const out = new Uint8Array(table.length * rowBytes);
-  table.forEach((at, r) =>
-    out.set(src.subarray(at, at + rowBytes), r * rowBytes)
-  );
+  const out = new Uint8Array(rows * rowBytes);
+  for (let i = 0; i < rows; i++) {
+    const r = first + i;
+    const at = Math.floor(r / (d1 * d2)) * s0 +
+      (Math.floor(r / d2) % d1) * s1 + (r % d2) * s2;
+    out.set(src.subarray(at, at + rowBytes), i * rowBytes);
+  }
   return out;
 }
 
