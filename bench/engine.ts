@@ -18,8 +18,10 @@
  * (`saved_bytes.ts`); `--profile` prints each recipe's milliseconds per
  * operator. A recipe may carry `+attention-int` (integer Q·Kᵀ and P·V),
  * `+recompute` (the backward recomputes GELU and softmax inputs) and
- * `+dropout` (fine-tuning's default 0.1 at BERT's five sites), e.g.
- * `int8+attention-int+recompute`.
+ * `+dropout` (fine-tuning's default 0.1 at BERT's five sites) and an int8
+ * GEMM variant to pin (`+relaxed`: the portable exact kernel, `+relaxed8`,
+ * `+dot16`; default the fastest exact one this engine runs), e.g.
+ * `int8+attention-int+recompute` or `int8-a2+relaxed`.
  *
  * @module
  */
@@ -28,6 +30,7 @@ import { parseArgs } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
 import { Engine } from "../runtime/engine/mod.ts";
+import type { GemmVariant } from "../src/codegen/gemm/mod.ts";
 import { execute } from "../src/executor/execute.ts";
 import { importOnnxFile } from "../src/frontend/import_model.ts";
 import type { Graph } from "../src/ir/graph.ts";
@@ -194,6 +197,15 @@ async function forward(
   }
 }
 
+/** int8 GEMM variants a recipe may pin (default: the fastest exact one here). */
+const INT8_KERNELS: readonly GemmVariant[] = ["dot16", "relaxed", "relaxed8"];
+const RECIPE_VARIANTS: readonly string[] = [
+  "attention-int",
+  "recompute",
+  "dropout",
+  ...INT8_KERNELS,
+];
+
 /**
  * The engine's training step of `recipe` (resident state, real inputs),
  * its memory in words, its per-operator profile, and the same step on the
@@ -208,10 +220,11 @@ async function trainer(
 ) {
   const [name, ...variants] = recipe.split("+");
   for (const v of variants) {
-    if (v !== "attention-int" && v !== "recompute" && v !== "dropout") {
+    if (!RECIPE_VARIANTS.includes(v)) {
       throw new Error(`Unknown recipe variant '+${v}' in '${recipe}'.`);
     }
   }
+  const int8 = INT8_KERNELS.find((k) => variants.includes(k));
   const program = compileTraining(imported, {
     batch,
     seq: SEQ,
@@ -239,6 +252,7 @@ async function trainer(
   const engine = await Engine.create(program.step, {
     resident: state.tensors,
     threads,
+    int8,
   });
   let k = 0;
   const next = () =>

@@ -307,6 +307,7 @@ export async function loadArtifact(
   const shipped = new Map(modules);
   const engineOptions = {
     gemm: manifest.gemm,
+    int8: manifest.int8,
     modules: shipped,
     onModule: (s: WasmSource) => {
       if (!shipped.has(s.name)) {

@@ -17,13 +17,13 @@
  */
 
 import type { DType } from "../../src/ir/dtype.ts";
-import type { GemmParams } from "../../src/codegen/gemm/params.ts";
+import type { GemmParams, GemmVariant } from "../../src/codegen/gemm/params.ts";
 
 /** The `format` field of every manifest. */
 export const ARTIFACT_FORMAT = "tessera-training-artifact";
 
 /** The manifest version this runtime reads. */
-export const ARTIFACT_VERSION = 1;
+export const ARTIFACT_VERSION = 2;
 
 /** A graph input or output. */
 export interface ValueSpec {
@@ -138,6 +138,8 @@ export interface ArtifactManifest {
   readonly optimizer: OptimizerSpec;
   /** The f32 GEMM the kernels were generated for. */
   readonly gemm: GemmParams;
+  /** The int8 GEMM variant the kernels were generated for (version 2 on). */
+  readonly int8: GemmVariant;
   /** Kernel modules, by the name the engine asks for. */
   readonly kernels: readonly KernelFileSpec[];
   /** Vocabulary file and tokenizer settings. */

@@ -32,8 +32,11 @@
  */
 
 import {
+  checkGemmParams,
   type GemmParams,
+  type GemmVariant,
   selectF32Params,
+  selectS8Variant,
 } from "../../src/codegen/gemm/mod.ts";
 import { isFloat, type TensorData } from "../../src/ir/dtype.ts";
 import { type Graph, withParts } from "../../src/ir/graph.ts";
@@ -41,6 +44,7 @@ import type { Tensor } from "../../src/ir/tensor.ts";
 import { nextName } from "../../src/passes/optimizer.ts";
 import { EngineError } from "./errors.ts";
 import { fuseBiases, fuseTransposes } from "./fuse.ts";
+import { s8Params } from "./kernels/gemm_source.ts";
 import { lowerQuantized } from "./lower_quantize.ts";
 import {
   dispatchTable,
@@ -59,6 +63,14 @@ import { viewOf } from "./views.ts";
 export interface EngineOptions {
   /** f32 GEMM kernel; default the tuned one for this machine (`selectF32Params`). */
   readonly gemm?: GemmParams;
+  /**
+   * Inner-product variant of the int8 GEMMs (`dot16`, `relaxed` or
+   * `relaxed8`); default the fastest exact one this engine runs
+   * (`selectS8Variant`). Every variant computes the same integers; a
+   * training artifact pins the portable `relaxed` so it ships the modules
+   * any relaxed-SIMD engine will ask for.
+   */
+  readonly int8?: GemmVariant;
   /** Inputs kept in engine memory across runs, with their first values. */
   readonly resident?: ReadonlyMap<string, Tensor>;
   /**
@@ -109,6 +121,23 @@ export type Feeds =
 /** The f32 GEMM the engine uses unless told otherwise: the one tuned for this machine. */
 export function defaultGemm(): GemmParams {
   return selectF32Params();
+}
+
+/**
+ * The int8 GEMM variant `requested`, checked to be one (whether it runs
+ * exactly here is checked where an int8 product needs it); by default the
+ * fastest that runs here.
+ */
+function int8VariantOf(requested: GemmVariant | undefined): GemmVariant {
+  if (requested === undefined) return selectS8Variant();
+  try {
+    checkGemmParams(s8Params("f32", requested));
+  } catch {
+    throw new EngineError(
+      `int8 must be one of dot16, relaxed, relaxed8; got '${requested}'.`,
+    );
+  }
+  return requested;
 }
 
 /** The parts {@linkcode Engine.create} assembles. */
@@ -174,7 +203,10 @@ export class Engine {
     }
     const isConstant = (name: string) =>
       g.constants.has(name) || resident.has(name);
-    const table = dispatchTable(options.gemm ?? defaultGemm());
+    const table = dispatchTable(
+      options.gemm ?? defaultGemm(),
+      int8VariantOf(options.int8),
+    );
     const fallbacks: Fallback[] = [];
     const kernels: Kernel[] = g.nodes.map((node) => {
       const typeOf = (n: string) => n === "" ? undefined : staticType(g, n);

@@ -23,8 +23,8 @@ import {
 } from "../../runtime/artifact/manifest.ts";
 import { packWeights } from "../../runtime/artifact/weights.ts";
 import { inputRole } from "../analysis/model_feeds.ts";
-import { selectF32Params } from "../codegen/gemm/features.ts";
-import type { GemmParams } from "../codegen/gemm/params.ts";
+import { selectF32Params, selectS8Variant } from "../codegen/gemm/features.ts";
+import type { GemmParams, GemmVariant } from "../codegen/gemm/params.ts";
 import { digestOf } from "../ir/digest.ts";
 import { floatAttr, type Graph, intAttr } from "../ir/graph.ts";
 import { INLINE_LIMIT, printGraph } from "../ir/printer.ts";
@@ -39,6 +39,15 @@ import { initialTrainingState } from "../training/state.ts";
  * everywhere, so one artifact trains identically in Deno, Node and browsers.
  */
 export const ARTIFACT_GEMM: GemmParams = selectF32Params(false);
+
+/**
+ * The int8 GEMM variant artifacts ship: the portable exact `relaxed` (two
+ * dots per product) where the compiling engine has relaxed SIMD, not the
+ * one-dot `relaxed8`, which only engines with an unsigned byte dot run
+ * exactly — every variant computes the same integers, so the artifact
+ * trains identically wherever it loads.
+ */
+export const ARTIFACT_INT8: GemmVariant = selectS8Variant(undefined, false);
 
 /** What the manifest records besides the program. */
 export interface ArtifactInfo {
@@ -132,6 +141,7 @@ async function recordKernels(
 ): Promise<string[]> {
   const engine = await Engine.create(graph, {
     gemm: ARTIFACT_GEMM,
+    int8: ARTIFACT_INT8,
     resident,
     onModule: (s: WasmSource) => void modules.set(s.name, s.bytes),
   });
@@ -209,6 +219,7 @@ export async function buildArtifact(
     constants: constants.map(([name]) => entry(name)),
     optimizer: optimizerSpec(step),
     gemm: ARTIFACT_GEMM,
+    int8: ARTIFACT_INT8,
     kernels: kernels.map(([name, bytes]) => ({
       name,
       file: `kernels/${name}.wasm`,

@@ -15,6 +15,8 @@ import {
   writeFileAtomic,
 } from "../../runtime/artifact/mod.ts";
 import { parseManifest } from "../../runtime/artifact/manifest.ts";
+import { ARTIFACT_INT8 } from "../../src/artifact/build.ts";
+import { hasRelaxedSimd } from "../../src/codegen/gemm/mod.ts";
 import { makeBatches } from "../../src/finetune/batches.ts";
 import { importOnnx } from "../../src/frontend/import_model.ts";
 import { parseGraph } from "../../src/ir/parser.ts";
@@ -326,6 +328,28 @@ Deno.test("--head regression gives an artifact that predicts a value", async () 
     const evaluation = await artifact.evaluate([{ texts, labels: [4.5, 0.5] }]);
     assert.equal(evaluation.predictions[0], prediction.value);
     assert.deepEqual(Object.keys(evaluation.metrics), ["pearson", "spearman"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an int8-a2 artifact ships the portable int8 GEMM, whatever the compiling engine runs fastest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tessera-artifact-" });
+  try {
+    const { out } = await compileTinyArtifact(dir, "--precision", "int8-a2");
+    const artifact = await loadArtifact(out);
+    const { manifest } = artifact;
+    assert.equal(manifest.int8, ARTIFACT_INT8);
+    assert.equal(ARTIFACT_INT8, hasRelaxedSimd() ? "relaxed" : "dot16");
+    const int8 = manifest.kernels.filter((k) => k.name.startsWith("gemm_s8s8"));
+    assert.ok(int8.length > 0, "no int8 GEMM shipped");
+    for (const k of int8) {
+      assert.match(k.name, new RegExp(`_${ARTIFACT_INT8}(_i32out)?$`));
+    }
+    const texts = ["the story is brilliant", "the cast is really dull"];
+    assert.ok(
+      Number.isFinite(artifact.trainStep({ texts, labels: [1, 0] }).loss),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -10,12 +10,15 @@ import {
   A_BLOCK_BYTES,
   gemmLayout,
   type GemmParams,
+  type GemmVariant,
   generateGemm,
   kSteps,
   type PackExport,
+  runsOnThisEngine,
   selectS8Variant,
 } from "../../../src/codegen/gemm/mod.ts";
 import { aSpec, bSpec } from "../../../src/codegen/gemm/pack_spec.ts";
+import { EngineError } from "../errors.ts";
 import type { KernelRuntime, SplitSpec, WasmSource } from "./types.ts";
 
 const sources = new Map<string, WasmSource>();
@@ -42,16 +45,32 @@ export function blockTilesFor(params: GemmParams, k: number): number {
   return Math.max(1, Math.floor(A_BLOCK_BYTES / aTile));
 }
 
-/** The int8 GEMM tile the engine uses (the manifest's 3×12, k unrolled twice). */
-export function s8Params(output: "f32" | "i32"): GemmParams {
-  return {
-    family: "s8s8",
-    variant: selectS8Variant(),
-    mr: 3,
-    nr: 12,
-    output,
-    kUnroll: 2,
-  };
+/**
+ * The int8 GEMM tile the engine uses (the manifest's 3×12, k unrolled
+ * twice) with inner-product `variant` (the engine's `int8` option).
+ */
+export function s8Params(
+  output: "f32" | "i32",
+  variant: GemmVariant,
+): GemmParams {
+  return { family: "s8s8", variant, mr: 3, nr: 12, output, kUnroll: 2 };
+}
+
+/**
+ * {@linkcode s8Params} for a kernel about to run it: throws unless the
+ * variant is exact on this WebAssembly engine.
+ */
+export function runnableS8Params(
+  output: "f32" | "i32",
+  variant: GemmVariant,
+): GemmParams {
+  const params = s8Params(output, variant);
+  if (!runsOnThisEngine(params)) {
+    throw new EngineError(
+      `The int8 GEMM variant '${variant}' is not exact on this WebAssembly engine (relaxed8 needs a relaxed dot that multiplies unsigned by signed bytes without saturating, relaxed needs relaxed SIMD); use '${selectS8Variant()}'.`,
+    );
+  }
+  return params;
 }
 
 /**

@@ -24,6 +24,7 @@
 
 import {
   type GemmParams,
+  type GemmVariant,
   kSteps,
   maxExactK,
   packedASize,
@@ -38,7 +39,12 @@ import {
 import { sizeOf } from "../../../src/ir/tensor.ts";
 import { broadcastIndex, broadcastShapes } from "../../../src/ops/broadcast.ts";
 import { EngineError } from "../errors.ts";
-import { blockTilesFor, gemmSource, packers, s8Params } from "./gemm_source.ts";
+import {
+  blockTilesFor,
+  gemmSource,
+  packers,
+  runnableS8Params,
+} from "./gemm_source.ts";
 import { type SideGeometry, SideProduct, type SideStream } from "./int_side.ts";
 import { sideKernels } from "./int_side_kernels.ts";
 import {
@@ -93,7 +99,10 @@ function normalScale(e: number): number | undefined {
   return e >= -126 && e <= 127 ? 2 ** e : undefined;
 }
 
-function intMatMul(info: NodeInfo): Kernel | undefined {
+function intMatMul(
+  info: NodeInfo,
+  variant: GemmVariant,
+): Kernel | undefined {
   const int8 = (i: number) => info.inputs[i]?.dtype === "i8";
   if (!int8(0) || !int8(2) || info.outputs[0]?.dtype !== "f32") {
     return undefined;
@@ -107,7 +116,7 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
   const c = info.inputs[4];
   // A former Gemm with C or α ≠ 1 rounds α·(Σ) + β·C once, as the reference does.
   const wide = gemm && (c !== undefined || alpha !== 1);
-  const p = s8Params(wide ? "i32" : "f32");
+  const p = runnableS8Params(wide ? "i32" : "f32", variant);
   if (k > maxExactK(p)) return undefined;
   if (c !== undefined && !wide && (sizeOf(c.shape) !== n || count !== 1)) {
     return undefined;
@@ -244,5 +253,7 @@ function intMatMul(info: NodeInfo): Kernel | undefined {
   };
 }
 
-/** The integer product kernel. */
-export const intMatMulKernels: KernelTable = { IntMatMul: intMatMul };
+/** The integer product kernel, on int8 GEMMs of inner-product `variant`. */
+export function intMatMulKernels(variant: GemmVariant): KernelTable {
+  return { IntMatMul: (info) => intMatMul(info, variant) };
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { GemmParams } from "../../../src/codegen/gemm/mod.ts";
+import type { GemmParams, GemmVariant } from "../../../src/codegen/gemm/mod.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { f32Kernels } from "./f32.ts";
 import { intMatMulKernels } from "./int_matmul.ts";
@@ -29,17 +29,20 @@ export type DispatchTable = ReadonlyMap<string, readonly KernelFactory[]>;
 /**
  * The engine's dispatch table: the f32 GEMM (tile `gemm`) for products,
  * the generated f32 kernels, the integer path of the quantising recipes
- * (BFP maps, outlier maps, int8 GEMM), the post-training integer linear,
- * then the TypeScript kernels.
+ * (BFP maps, outlier maps, int8 GEMM of inner-product `int8`), the
+ * post-training integer linear, then the TypeScript kernels.
  */
-export function dispatchTable(gemm: GemmParams): DispatchTable {
+export function dispatchTable(
+  gemm: GemmParams,
+  int8: GemmVariant,
+): DispatchTable {
   const tables: KernelTable[] = [
     matmulKernels(gemm),
     f32Kernels,
     quantizeKernels,
     outlierMapKernels,
-    intMatMulKernels,
-    quantizedMatMulKernels,
+    intMatMulKernels(int8),
+    quantizedMatMulKernels(int8),
     movementKernels,
     elementwiseKernels,
     reduceKernels,

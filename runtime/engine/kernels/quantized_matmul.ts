@@ -15,6 +15,7 @@
  */
 
 import {
+  type GemmVariant,
   kSteps,
   maxExactK,
   packedASize,
@@ -35,7 +36,12 @@ import {
 } from "../../../src/ops/quantized_matmul.ts";
 import { EngineError } from "../errors.ts";
 import { load } from "./generated.ts";
-import { blockTilesFor, gemmSource, packers, s8Params } from "./gemm_source.ts";
+import {
+  blockTilesFor,
+  gemmSource,
+  packers,
+  runnableS8Params,
+} from "./gemm_source.ts";
 import {
   align64,
   type Kernel,
@@ -45,7 +51,10 @@ import {
   type Step,
 } from "./types.ts";
 
-function quantizedMatMul(info: NodeInfo): Kernel | undefined {
+function quantizedMatMul(
+  info: NodeInfo,
+  variant: GemmVariant,
+): Kernel | undefined {
   const [x, w, s, bias] = info.inputs;
   if (
     x?.dtype !== "f32" || w?.dtype !== "i8" || s?.dtype !== "f32" ||
@@ -56,7 +65,7 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
   }
   const [k, n] = w.shape;
   const m = sizeOf(x.shape) / k;
-  const p = s8Params("i32");
+  const p = runnableS8Params("i32", variant);
   if (k > maxExactK(p)) return undefined;
   const code = activationCodeOf(info.node);
   // Scratch: edge tile, centred codes X [m, k], packed Xᵀ, i32 Yᵀ [n, m].
@@ -141,7 +150,7 @@ function quantizedMatMul(info: NodeInfo): Kernel | undefined {
   };
 }
 
-/** The post-training integer linear kernel. */
-export const quantizedMatMulKernels: KernelTable = {
-  QuantizedMatMul: quantizedMatMul,
-};
+/** The post-training integer linear kernel, on int8 GEMMs of inner-product `variant`. */
+export function quantizedMatMulKernels(variant: GemmVariant): KernelTable {
+  return { QuantizedMatMul: (info) => quantizedMatMul(info, variant) };
+}
