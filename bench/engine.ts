@@ -69,6 +69,15 @@ const RUNS = Number(values.runs);
 const RECIPES = values.recipes.split(",");
 const THREADS = values.threads.split(",").map(Number);
 
+/** int8 GEMM variants a recipe may pin (default: the fastest exact one here). */
+const INT8_KERNELS: readonly GemmVariant[] = ["dot16", "relaxed", "relaxed8"];
+const RECIPE_VARIANTS: readonly string[] = [
+  "attention-int",
+  "recompute",
+  "dropout",
+  ...INT8_KERNELS,
+];
+
 interface Row {
   task: string;
   batch: number;
@@ -196,15 +205,6 @@ async function forward(
     await session.release();
   }
 }
-
-/** int8 GEMM variants a recipe may pin (default: the fastest exact one here). */
-const INT8_KERNELS: readonly GemmVariant[] = ["dot16", "relaxed", "relaxed8"];
-const RECIPE_VARIANTS: readonly string[] = [
-  "attention-int",
-  "recompute",
-  "dropout",
-  ...INT8_KERNELS,
-];
 
 /**
  * The engine's training step of `recipe` (resident state, real inputs),
