@@ -9,7 +9,7 @@
 import { BFP_MANIFEST } from "./bfp/manifest.ts";
 import { generateBfp } from "./bfp/generate.ts";
 import { allF32Kernels } from "./f32/manifest.ts";
-import { hasRelaxedSimd } from "./gemm/features.ts";
+import { hasRelaxedSimd, hasUnsignedRelaxedDot } from "./gemm/features.ts";
 import { generateGemm } from "./gemm/generate.ts";
 import { GEMM_MANIFEST, needsRelaxedSimd } from "./gemm/manifest.ts";
 import { allQuantizedKernels } from "./quantized/manifest.ts";
@@ -26,11 +26,15 @@ export interface KernelListing {
 
 /**
  * Every kernel this machine can run: relaxed-SIMD variants only where
- * `WebAssembly.validate` accepts relaxed SIMD (their dot16/muladd
- * fallbacks are listed either way).
+ * `WebAssembly.validate` accepts relaxed SIMD, and the one-dot `relaxed8`
+ * only where its relaxed dot is exact for it (their dot16/muladd fallbacks
+ * are listed either way).
  */
 export function kernelListings(relaxed = hasRelaxedSimd()): KernelListing[] {
-  const gemm = GEMM_MANIFEST.filter((e) => relaxed || !needsRelaxedSimd(e)).map(
+  const runs = (e: (typeof GEMM_MANIFEST)[number]) =>
+    !needsRelaxedSimd(e) ||
+    relaxed && (e.params.variant !== "relaxed8" || hasUnsignedRelaxedDot());
+  const gemm = GEMM_MANIFEST.filter(runs).map(
     (e) => {
       const module = generateGemm(e.params);
       return { name: module.name, family: "gemm", text: module.listing() };
