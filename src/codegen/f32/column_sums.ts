@@ -3,7 +3,8 @@
  * `column_sums(x, y, cols, rows, stride)` writes y[c] = f32(Σ_r x[r·stride
  * + c]) for c < cols, each sum in f64 from +0 in row order — the additions
  * of the engine's TypeScript reduction, so the same bits. Columns go 16 at
- * a time (eight f64x2 accumulators: every cache line of a row read once),
+ * a time (eight f64x2 accumulators, each loading its two columns as a half
+ * vector: every cache line of a row read once),
  * then 4, then 1; a column's sum never depends on its neighbours, so the
  * engine splits a call between its threads by columns.
  * @module
@@ -15,8 +16,7 @@ import {
   countedLoop,
   type F32Module,
   type GenerateOptions,
-  HIGH_HALF,
-  JOIN_LOW,
+  lanes,
   temp,
 } from "./emit.ts";
 
@@ -62,12 +62,6 @@ function emitStrips(f: FunctionEmitter, c: Local, width: 16 | 4 | 1): void {
     () => temp(f, "v128", "acc"),
   );
   const r = temp(f, "i32", "r"), p = temp(f, "i32", "p");
-  const v = temp(f, "v128", "v");
-  const addHalf = (to: Local, high: boolean) => {
-    f.emit("local.get", to).emit("local.get", v);
-    if (high) f.emit("local.get", v).emit("i8x16.shuffle", HIGH_HALF);
-    f.emit("f64x2.promote_low_f32x4").emit("f64x2.add").emit("local.set", to);
-  };
   f.block((exit) => {
     f.loop((next) => {
       f.emit("local.get", c).emit("i32.const", width).emit("i32.add")
@@ -78,14 +72,14 @@ function emitStrips(f: FunctionEmitter, c: Local, width: 16 | 4 | 1): void {
       f.emit("local.get", x).emit("local.get", c).emit("i32.const", 2)
         .emit("i32.shl").emit("i32.add").emit("local.set", p);
       countedLoop(f, r, rows, 1, () => {
-        for (let g = 0; g < vectors; g++) {
-          f.emit("local.get", p);
-          if (width === 1) f.emit("v128.load32_splat");
-          else f.emit("v128.load", { offset: 16 * g, align: 2 });
-          f.emit("local.set", v);
-          addHalf(acc[2 * g], false);
-          if (width > 1) addHalf(acc[2 * g + 1], true);
-        }
+        // Two columns per f64x2 accumulator, loaded as a half vector each.
+        acc.forEach((a, h) => {
+          f.emit("local.get", a).emit("local.get", p);
+          if (width === 1) f.emit("v128.load32_zero", { align: 2 });
+          else f.emit("v128.load64_zero", { offset: 8 * h, align: 2 });
+          f.emit("f64x2.promote_low_f32x4").emit("f64x2.add")
+            .emit("local.set", a);
+        });
         f.emit("local.get", p).emit("local.get", stride).emit("i32.const", 2)
           .emit("i32.shl").emit("i32.add").emit("local.set", p);
       });
@@ -100,7 +94,7 @@ function emitStrips(f: FunctionEmitter, c: Local, width: 16 | 4 | 1): void {
           f.emit("local.get", p)
             .emit("local.get", acc[2 * g]).emit("f32x4.demote_f64x2_zero")
             .emit("local.get", acc[2 * g + 1]).emit("f32x4.demote_f64x2_zero")
-            .emit("i8x16.shuffle", JOIN_LOW)
+            .emit("i8x16.shuffle", lanes(0, 1, 4, 5))
             .emit("v128.store", { offset: 16 * g, align: 2 });
         }
       }

@@ -20,10 +20,9 @@ import {
   buildKernel,
   type F32Module,
   type GenerateOptions,
-  HIGH_HALF,
   i32x4Const,
-  JOIN_LOW,
   laneLoop,
+  lanes,
   load,
   store,
   temp,
@@ -59,13 +58,15 @@ function scaleInF64(
 ): void {
   const half = (shuffle: boolean) => {
     f.emit("local.get", v);
-    if (shuffle) f.emit("local.get", v).emit("i8x16.shuffle", HIGH_HALF);
+    if (shuffle) {
+      f.emit("local.get", v).emit("i8x16.shuffle", lanes(2, 3, 2, 3));
+    }
     f.emit("f64x2.promote_low_f32x4").emit("local.get", factor)
       .emit("f64x2.splat").emit(op).emit("f32x4.demote_f64x2_zero");
   };
   half(false);
   half(true);
-  f.emit("i8x16.shuffle", JOIN_LOW).emit("local.set", v);
+  f.emit("i8x16.shuffle", lanes(0, 1, 4, 5)).emit("local.set", v);
 }
 
 /** Pushes fmix32(key ^ k·0x9e3779b9 ^ 0x7f4a7c15) for lanes k = first + off/4 + lane. */

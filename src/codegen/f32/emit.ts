@@ -240,19 +240,10 @@ export function horner(
 }
 
 /**
- * `i8x16.shuffle` lanes moving f32 lanes 2 and 3 to lanes 0 and 1, for
- * `f64x2.promote_low_f32x4` of a vector's high half.
+ * The `i8x16.shuffle` immediate taking 32-bit lanes `picked` (0–3 of the
+ * first operand, 4–7 of the second), e.g. `lanes(2, 3, 2, 3)` for the high
+ * half of a vector, `lanes(0, 1, 4, 5)` to join two low halves.
  */
-export const HIGH_HALF: readonly number[] = Array.from(
-  { length: 16 },
-  (_, i) => 8 + i % 8,
-);
-
-/**
- * `i8x16.shuffle` lanes joining the low halves of two vectors: after two
- * `f32x4.demote_f64x2_zero`, the four f32 lanes in order.
- */
-export const JOIN_LOW: readonly number[] = Array.from(
-  { length: 16 },
-  (_, i) => i < 8 ? i : i + 8,
-);
+export function lanes(...picked: number[]): number[] {
+  return picked.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+}

@@ -25,6 +25,7 @@ import {
   countedLoop,
   type F32Module,
   type GenerateOptions,
+  lanes,
   temp,
 } from "../f32/emit.ts";
 
@@ -38,11 +39,6 @@ export type DequantiseColumns = (
   n: number,
   bias?: number,
 ) => void;
-
-/** The shuffle immediate taking f32 lanes `lanes` (0–3 first operand, 4–7 second). */
-function lanes(...picked: number[]): number[] {
-  return picked.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-}
 
 /** Rows per tile of the SIMD blocks (a multiple of 4). */
 const ROW_TILE = 64;
