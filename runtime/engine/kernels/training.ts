@@ -9,11 +9,7 @@
  */
 
 import { floatAttr, intAttr } from "../../../src/ir/graph.ts";
-import {
-  dropoutHashOf,
-  dropoutKey,
-  streamOf,
-} from "../../../src/ops/dropout_train.ts";
+import { dropoutKey, streamOf } from "../../../src/ops/dropout_train.ts";
 import { linearWarmupDecay } from "../../../src/ops/optimizer_ops.ts";
 import {
   generateDropoutBwd,
@@ -129,91 +125,59 @@ const DROPOUT_BWD_SPLIT: SplitSpec = {
   plan: () => ({ pointers: [[0, 4], [1, 1], [2, 4]], bytesPerUnit: 9 }),
 };
 
-const isF32 = (info: NodeInfo) => info.inputs[0]?.dtype === "f32";
-
 /**
- * DropoutTrain(x, seed) → y, mask by the reference's counter hash: f32 on
- * the generated kernel (a mask nobody reads goes to scratch), other types
- * in TypeScript with the same arithmetic.
+ * DropoutTrain(x, seed) → y, mask by the reference's counter hash, on the
+ * generated kernel (a mask nobody reads goes to scratch). Dropout sits on
+ * f32 activations; another type runs on the reference kernel.
  */
-function dropoutTrain(info: NodeInfo): Kernel {
+function dropoutTrain(info: NodeInfo): Kernel | undefined {
+  if (info.inputs[0]?.dtype !== "f32") return undefined;
   const ratio = floatAttr(info.node.attrs, "ratio", 0.5);
   const stream = streamOf(info.node);
-  const threshold = ratio * 2 ** 32;
-  const keptScale = 1 - ratio;
-  const n = sizeOf(info.inputs[0]!.shape);
-  if (isF32(info)) {
-    return {
-      scratchBytes: info.outputs[1] === undefined ? n : 0,
-      async build(rt): Promise<Step> {
-        const forward = await loadSplit(
-          rt,
-          "dropout_fwd",
-          generateDropoutFwd,
-          DROPOUT_FWD_SPLIT,
-        );
-        const seed = rt.inputView(1);
-        const [x, y] = [rt.input(0), rt.output(0)];
-        const mask = info.outputs[1] === undefined ? rt.scratch : rt.output(1);
-        const bound = Math.ceil(threshold) | 0;
-        return () =>
-          forward(
-            x,
-            y,
-            mask,
-            n,
-            0,
-            dropoutKey(seed[0], stream),
-            bound,
-            keptScale,
-          );
-      },
-    };
-  }
+  const bound = Math.ceil(ratio * 2 ** 32) | 0;
+  const n = sizeOf(info.inputs[0].shape);
   return {
-    build(rt): Step {
-      const x = rt.inputView(0);
+    scratchBytes: info.outputs[1] === undefined ? n : 0,
+    async build(rt): Promise<Step> {
+      const forward = await loadSplit(
+        rt,
+        "dropout_fwd",
+        generateDropoutFwd,
+        DROPOUT_FWD_SPLIT,
+      );
       const seed = rt.inputView(1);
-      const y = rt.outputView(0);
-      const mask = info.outputs[1] === undefined ? undefined : rt.outputView(1);
-      return () => {
-        const key = dropoutKey(seed[0], stream);
-        for (let k = 0; k < x.length; k++) {
-          const keep = dropoutHashOf(key, k) >= threshold;
-          y[k] = keep ? x[k] / keptScale : 0;
-          if (mask !== undefined) mask[k] = keep ? 1 : 0;
-        }
-      };
+      const [x, y] = [rt.input(0), rt.output(0)];
+      const mask = info.outputs[1] === undefined ? rt.scratch : rt.output(1);
+      return () =>
+        forward(
+          x,
+          y,
+          mask,
+          n,
+          0,
+          dropoutKey(seed[0], stream),
+          bound,
+          1 - ratio,
+        );
     },
   };
 }
 
-/** DropoutGrad(dy, mask) → dy·mask/(1 − ratio). */
-function dropoutGrad(info: NodeInfo): Kernel {
+/** DropoutGrad(dy, mask) → dy·mask/(1 − ratio), on the generated kernel (f32). */
+function dropoutGrad(info: NodeInfo): Kernel | undefined {
+  if (info.inputs[0]?.dtype !== "f32") return undefined;
   const scale = 1 / (1 - floatAttr(info.node.attrs, "ratio", 0.5));
-  if (isF32(info)) {
-    const n = sizeOf(info.inputs[0]!.shape);
-    return {
-      async build(rt): Promise<Step> {
-        const backward = await loadSplit(
-          rt,
-          "dropout_bwd",
-          generateDropoutBwd,
-          DROPOUT_BWD_SPLIT,
-        );
-        const [dy, mask, dx] = [rt.input(0), rt.input(1), rt.output(0)];
-        return () => backward(dy, mask, dx, n, scale);
-      },
-    };
-  }
+  const n = sizeOf(info.inputs[0].shape);
   return {
-    build(rt): Step {
-      const dy = rt.inputView(0);
-      const mask = rt.inputView(1);
-      const dx = rt.outputView(0);
-      return () => {
-        for (let k = 0; k < dy.length; k++) dx[k] = mask[k] ? dy[k] * scale : 0;
-      };
+    async build(rt): Promise<Step> {
+      const backward = await loadSplit(
+        rt,
+        "dropout_bwd",
+        generateDropoutBwd,
+        DROPOUT_BWD_SPLIT,
+      );
+      const [dy, mask, dx] = [rt.input(0), rt.input(1), rt.output(0)];
+      return () => backward(dy, mask, dx, n, scale);
     },
   };
 }
