@@ -121,11 +121,7 @@ export function transposeStep(
   const [is, os] = [inStrides[perm[r - 1]], outStrides[q]];
   if (q === r - 1 || ys <= TILE_Y) {
     // Output rows, each read with step `is` (1 when the last dim stays).
-    const lead = perm.slice(0, -1);
-    return rowsStep(src, dst, ys, is, {
-      dims: lead.map((a) => dims[a]),
-      strides: lead.map((a) => inStrides[a]),
-    });
+    return rowsStep(src, dst, ys, is, leadWalk(dims, perm, inStrides));
   }
   // A two-axis transpose for every index of the other (batch) axes.
   const batch = [...perm.keys()].filter((k) => k !== q && k !== r - 1);
@@ -163,14 +159,19 @@ export function contiguousRows(
   const { dims, perm } = simplify(p);
   const r = dims.length;
   if (r <= 1 || perm[r - 1] !== r - 1) return undefined;
-  const inStrides = stridesOf(dims);
+  return { width: dims[r - 1], lead: leadWalk(dims, perm, stridesOf(dims)) };
+}
+
+/** The output's axes before its last, and the input strides they read with. */
+function leadWalk(
+  dims: readonly number[],
+  perm: readonly number[],
+  inStrides: readonly number[],
+): Walk {
   const lead = perm.slice(0, -1);
   return {
-    width: dims[r - 1],
-    lead: {
-      dims: lead.map((a) => dims[a]),
-      strides: lead.map((a) => inStrides[a]),
-    },
+    dims: lead.map((a) => dims[a]),
+    strides: lead.map((a) => inStrides[a]),
   };
 }
 
